@@ -1,0 +1,54 @@
+/**
+ * Entry of the engine process: the only process that runs tensor work.
+ * Started by main as an Electron utilityProcess (process.parentPort) or a Node child (process.send).
+ */
+import * as tf from '@tensorflow/tfjs'
+import { initBackend } from './backend'
+import type { EngineEvent, EngineMessage, EngineOpName, EngineOps, EngineRequest } from './protocol'
+
+type Handler<K extends EngineOpName> = (payload: EngineOps[K]['req']) => Promise<EngineOps[K]['res']>
+
+interface ParentPortLike {
+  on(ev: 'message', cb: (e: { data: unknown }) => void): void
+  postMessage(m: unknown): void
+}
+const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort
+
+function post(msg: EngineMessage): void {
+  if (parentPort) parentPort.postMessage(msg)
+  else if (process.send) process.send(msg)
+}
+
+export function emit(event: EngineEvent): void {
+  post({ kind: 'event', event })
+}
+
+const handlers: { [K in EngineOpName]: Handler<K> } = {
+  init: async ({ backend }) => initBackend(backend ? { force: backend } : undefined),
+  ping: async () => ({ pid: process.pid, numTensors: tf.memory().numTensors, backend: tf.getBackend() }),
+}
+
+async function handle(msg: EngineRequest): Promise<void> {
+  const handler = handlers[msg.op] as Handler<EngineOpName> | undefined
+  if (!handler) {
+    post({ kind: 'response', id: msg.id, ok: false, error: { message: `unknown engine operation ${String(msg.op)}` } })
+    return
+  }
+  try {
+    const result = await handler(msg.payload as never)
+    post({ kind: 'response', id: msg.id, ok: true, result })
+  } catch (e) {
+    const err = e as Error
+    post({ kind: 'response', id: msg.id, ok: false, error: { message: err?.message ?? String(e), stack: err?.stack } })
+  }
+}
+
+function onRaw(data: unknown): void {
+  const msg = data as EngineRequest
+  if (msg && msg.kind === 'request') void handle(msg)
+}
+
+if (parentPort) parentPort.on('message', (e) => onRaw(e.data))
+else process.on('message', onRaw)
+// a Node child exits when main goes away (IPC channel closed)
+process.on('disconnect', () => process.exit(0))
