@@ -1,0 +1,92 @@
+/**
+ * Registers the kernels (and the one gradient) a conv net needs to TRAIN that a tfjs backend lacks, or runs far
+ * slower than it could.
+ * wasm 4.22 has no Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input or UnsortedSegmentSum, and its
+ * Conv2DBackpropInput and Tile are scalar loops; cpu has everything, but its UnsortedSegmentSum makes numSegments passes.
+ */
+import * as tf from '@tensorflow/tfjs'
+import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'
+import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './depthwiseBackprop'
+import { registerStridedSliceGradient } from './stridedSliceGrad'
+import { makeTileWasm } from './tile'
+import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
+import type { KernelBackendLike, TensorInfo } from './util'
+
+export type TrainingKernelBackend = 'wasm' | 'cpu' | 'tensorflow'
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }
+type Body = (backendName: string, backend: KernelBackendLike, inputs: never, attrs: never) => TensorInfo
+
+interface Entry {
+  kernelName: string
+  kernelFunc: (args: KernelArgs) => TensorInfo
+  /** Replace the backend's own kernel even when it has one (only where ours is measured faster). */
+  replace: boolean
+}
+
+function adapt(backendName: string, body: Body): (args: KernelArgs) => TensorInfo {
+  return ({ inputs, backend, attrs }) => body(backendName, backend as KernelBackendLike, inputs as never, attrs as never)
+}
+
+function entriesFor(backendName: TrainingKernelBackend): Entry[] {
+  if (backendName === 'wasm') {
+    return [
+      { kernelName: 'Conv2DBackpropFilter', kernelFunc: adapt('wasm', conv2DBackpropFilterWasm as Body), replace: false },
+      { kernelName: 'Conv2DBackpropInput', kernelFunc: adapt('wasm', conv2DBackpropInputWasm as Body), replace: true },
+      {
+        kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+        kernelFunc: adapt('wasm', depthwiseConv2dNativeBackpropFilterWasm as Body),
+        replace: false,
+      },
+      {
+        kernelName: 'DepthwiseConv2dNativeBackpropInput',
+        kernelFunc: adapt('wasm', depthwiseConv2dNativeBackpropInputWasm as Body),
+        replace: false,
+      },
+      { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSumWasm, replace: false },
+      { kernelName: 'Tile', kernelFunc: makeTileWasm(tf.getKernel('Tile', 'wasm')), replace: true },
+    ]
+  }
+  if (backendName === 'cpu') {
+    return [{ kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSumCpu, replace: true }]
+  }
+  return [] // tensorflow (libtensorflow) has every kernel; only the gradient below is needed
+}
+
+const registered = new Map<string, string[]>()
+let registeredGradient = false
+
+/**
+ * Registers the custom training kernels for `backendName` (once; later calls return the same list).
+ * Returns the names of the kernels now provided by this module, e.g. ['Conv2DBackpropFilter', ...].
+ */
+export function registerTrainingKernels(backendName: TrainingKernelBackend): string[] {
+  const done = registered.get(backendName)
+  if (done) return [...done]
+  const names: string[] = []
+  // backend-independent: tfjs 4.22 has no gradient for StridedSlice (reported as 'StridedSlice (gradient)')
+  if (registerStridedSliceGradient() || registeredGradient) {
+    registeredGradient = true
+    names.push('StridedSlice (gradient)')
+  }
+  for (const entry of entriesFor(backendName)) {
+    const existing = tf.getKernel(entry.kernelName, backendName)
+    if (existing && !entry.replace) continue
+    if (existing) tf.unregisterKernel(entry.kernelName, backendName)
+    tf.registerKernel({
+      kernelName: entry.kernelName,
+      backendName,
+      // keep the original's setup (it cwraps wasm functions other kernels may share)
+      setupFunc: existing?.setupFunc,
+      kernelFunc: entry.kernelFunc as unknown as tf.KernelFunc,
+    })
+    names.push(entry.kernelName)
+  }
+  registered.set(backendName, names)
+  return [...names]
+}
+
+export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'
+export { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './depthwiseBackprop'
+export { unsortedSegmentSumValues } from './unsortedSegmentSum'
+export { stridedSliceGradient } from './stridedSliceGrad'
