@@ -1,0 +1,109 @@
+/**
+ * BatchNorm2d with PyTorch semantics (NHWC data): per-layer eps and momentum (defaults 1e-5, 0.1,
+ * PyTorch convention running = (1 - momentum) * running + momentum * batch), batch statistics in
+ * 'train' mode with the UNBIASED batch variance (n/(n-1)) going into running_var, running statistics
+ * in 'eval' and 'frozen' mode. See module.ts for how running-stat updates interact with tapes.
+ */
+import * as tf from '@tensorflow/tfjs'
+import { Module, toForwardOptions, type BatchNormUpdate, type ModeArg } from './module'
+
+export interface BatchNorm2dOptions {
+  eps?: number
+  /** PyTorch convention (Keras momentum k corresponds to 1 - k) */
+  momentum?: number
+}
+
+export class BatchNorm2d extends Module {
+  readonly eps: number
+  readonly momentum: number
+  /** gamma */
+  readonly weight: tf.Variable
+  /** beta */
+  readonly bias: tf.Variable
+  readonly runningMean: tf.Variable
+  readonly runningVar: tf.Variable
+
+  constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
+    super()
+    this.eps = opts.eps ?? 1e-5
+    this.momentum = opts.momentum ?? 0.1
+    this.weight = this.registerParameter('weight', tf.ones([numFeatures]))
+    this.bias = this.registerParameter('bias', tf.zeros([numFeatures]))
+    this.runningMean = this.registerBuffer('running_mean', tf.zeros([numFeatures]))
+    this.runningVar = this.registerBuffer('running_var', tf.ones([numFeatures]))
+  }
+
+  protected override ignoredKeys(): readonly string[] {
+    return ['num_batches_tracked']
+  }
+
+  forward(x: tf.Tensor, mode: ModeArg): tf.Tensor4D {
+    const opts = toForwardOptions(mode)
+    const x4 = x as tf.Tensor4D
+    if (x4.rank !== 4 || x4.shape[3] !== this.numFeatures) {
+      throw new Error(`BatchNorm2d(${this.numFeatures}): expected NHWC input with ${this.numFeatures} channels, got [${x.shape}]`)
+    }
+    opts.onBatchNormInput?.(this, x4)
+    if (opts.bn !== 'train') {
+      return tf.batchNorm(x4, this.runningMean, this.runningVar, this.bias, this.weight, this.eps) as tf.Tensor4D
+    }
+    const [n, h, w] = x4.shape
+    const count = n * h * w
+    if (count < 2) throw new Error(`BatchNorm2d(${this.numFeatures}): expected more than 1 value per channel when training, got input [${x.shape}]`)
+    const { mean, variance } = tf.moments(x4, [0, 1, 2])
+    const y = tf.batchNorm(x4, mean, variance, this.bias, this.weight, this.eps) as tf.Tensor4D
+    const meanK = tf.keep(mean) as tf.Tensor1D
+    const varK = tf.keep(tf.tidy(() => variance.mul(count / (count - 1)))) as tf.Tensor1D
+    const update: BatchNormUpdate = { bn: this, mean: meanK, varUnbiased: varK }
+    if (opts.statUpdates) opts.statUpdates.push(update)
+    else applyBatchNormUpdates([update])
+    return y
+  }
+
+  /** running = (1 - momentum) * running + momentum * batch (PyTorch). Does not dispose its inputs. */
+  updateRunningStats(batchMean: tf.Tensor1D, batchVarUnbiased: tf.Tensor1D): void {
+    const m = this.momentum
+    const [newMean, newVar] = tf.tidy(() => [
+      this.runningMean.mul(1 - m).add(batchMean.mul(m)),
+      this.runningVar.mul(1 - m).add(batchVarUnbiased.mul(m)),
+    ])
+    this.runningMean.assign(newMean)
+    this.runningVar.assign(newVar)
+    newMean.dispose()
+    newVar.dispose()
+  }
+
+  /** Overwrite gamma, beta, running_mean, running_var (host arrays of length numFeatures). */
+  setState(s: { weight?: ArrayLike<number>; bias?: ArrayLike<number>; runningMean?: ArrayLike<number>; runningVar?: ArrayLike<number> }): void {
+    const put = (v: tf.Variable, a: ArrayLike<number> | undefined, what: string): void => {
+      if (!a) return
+      if (a.length !== this.numFeatures) throw new Error(`BatchNorm2d(${this.numFeatures}).setState: ${what} has length ${a.length}`)
+      const t = tf.tensor1d(Float32Array.from(a))
+      v.assign(t)
+      t.dispose()
+    }
+    put(this.weight, s.weight, 'weight')
+    put(this.bias, s.bias, 'bias')
+    put(this.runningMean, s.runningMean, 'running_mean')
+    put(this.runningVar, s.runningVar, 'running_var')
+  }
+}
+
+/** Apply pending running-stat updates (after the optimiser step) and free them. */
+export function applyBatchNormUpdates(updates: BatchNormUpdate[]): void {
+  for (const u of updates) {
+    u.bn.updateRunningStats(u.mean, u.varUnbiased)
+    u.mean.dispose()
+    u.varUnbiased.dispose()
+  }
+  updates.length = 0
+}
+
+/** Drop pending updates without applying them (e.g. a skipped step). */
+export function disposeBatchNormUpdates(updates: BatchNormUpdate[]): void {
+  for (const u of updates) {
+    u.mean.dispose()
+    u.varUnbiased.dispose()
+  }
+  updates.length = 0
+}
