@@ -9,6 +9,10 @@ import type { EngineSpawner } from './engine/protocol'
 import { EventHub } from './services/events'
 import { createServices, forwardEngineEvents, type Services, type ServiceContext } from './services'
 import { ensureDemoProject } from './services/projects'
+import { JobRunner } from './jobs/runner'
+import { recoverInterrupted } from './store/runs'
+import { advanceSweep } from './services/experiments'
+import { demoDataDir, ensureDemoAssets } from './services/demo'
 import pkg from '../../package.json'
 
 export interface AppOptions {
@@ -18,30 +22,54 @@ export interface AppOptions {
   backend?: BackendName
   nativeBinding?: string
   pickFolder?: ServiceContext['pickFolder']
+  /** folder holding demo/ (the demo model); defaults to the project's resources/ */
+  resourcesDir: string
+  /** skip generating/registering the demo assets (tests that do not need them) */
+  skipDemo?: boolean
 }
 
 export interface App {
   db: Db
   engine: EngineHost
+  runner: JobRunner
   events: EventHub
   services: Services
   /** resolves when the engine is ready (or rejects with why it is not) */
   engineReady: Promise<unknown>
+  /** resolves when the demo datasets and model are registered */
+  demoReady: Promise<void>
   close(): Promise<void>
 }
 
 export function startApp(opts: AppOptions): App {
   const db = openStore(opts.dataDir, { nativeBinding: opts.nativeBinding })
   ensureDemoProject(db)
+  // runs left 'running' by a process that died become 'interrupted' (resumable)
+  recoverInterrupted(db)
   const events = new EventHub()
   const backend = opts.backend ?? (process.env.DAFT_BACKEND as BackendName | undefined)
   const engine = new EngineHost(opts.spawner, { backend })
   forwardEngineEvents(engine, events)
   const engineReady = engine.start()
   engineReady.catch(() => undefined) // state 'error' is reported through app.status
+  const runner = new JobRunner(db, engine, events, {
+    dataDir: opts.dataDir,
+    afterRun: (runId) => {
+      const row = db.prepare('SELECT experiment_id AS e FROM runs WHERE id = ?').get(runId) as { e: number } | undefined
+      if (row && advanceSweep(db, row.e).length) runner.kick()
+    },
+  })
+  const demoReady = engineReady.then(async () => {
+    if (!opts.skipDemo) await ensureDemoAssets(db, engine, opts.dataDir, opts.resourcesDir)
+    runner.kick()
+  })
+  demoReady.catch((e) => console.error(`demo set-up failed: ${(e as Error).message}`))
   const services = createServices({
     db,
     engine,
+    runner,
+    imageRoots: [demoDataDir(opts.dataDir)],
+    resourcesDir: opts.resourcesDir,
     events,
     dataDir: opts.dataDir,
     mode: opts.mode,
@@ -51,9 +79,11 @@ export function startApp(opts: AppOptions): App {
   return {
     db,
     engine,
+    runner,
     events,
     services,
     engineReady,
+    demoReady,
     async close() {
       await engine.stop()
       db.close()

@@ -87,6 +87,7 @@ app.whenReady().then(() => {
     mode: 'electron',
     spawner: utilitySpawner,
     nativeBinding: electronNativeBinding(),
+    resourcesDir: app.isPackaged ? process.resourcesPath : join(here, '..', '..', 'resources'),
     pickFolder: async (title) => {
       const r = await dialog.showOpenDialog({ title: title ?? 'Choose a folder', properties: ['openDirectory'] })
       return r.canceled ? null : (r.filePaths[0] ?? null)

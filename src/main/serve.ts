@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     mode: 'serve',
     spawner: forkSpawner({ entry: join(here, 'engine.js') }),
     backend: values.backend as BackendName | undefined,
+    resourcesDir: join(here, '..', '..', 'resources'),
   })
   const token = process.env.DAFT_TOKEN || randomBytes(24).toString('base64url')
   const server = createHttpServer({ services: app.services, events: app.events, staticDir: join(here, '..', 'renderer'), token })

@@ -5,7 +5,19 @@
  * HTTP) are generated from `API_OPERATIONS`, so an operation that is not listed here cannot be called.
  * Live progress flows the other way as `ApiEvent`s (IPC events / server-sent events).
  */
-import type { AppStatus, BackendInfo, DirListing, ProjectSummary } from './types'
+import type {
+  AppStatus,
+  BackendInfo,
+  ComparisonTable,
+  DatasetDetail,
+  DatasetSummary,
+  DirListing,
+  DomainShiftReport,
+  ImageRef,
+  ModelSummary,
+  ProjectSummary,
+} from './types'
+import type { EpochMetrics, ExperimentSpec, RunStatus, RunSummary } from './experiments'
 
 export interface ApiOperations {
   /** Version, data directory, engine state and backend, the running job. */
@@ -16,6 +28,34 @@ export interface ApiOperations {
   'fs.listDir': { req: { path?: string }; res: DirListing }
   /** Native folder picker (Electron only); in the browser returns null and the UI shows the folder browser. */
   'fs.pickFolder': { req: { title?: string }; res: string | null }
+
+  /** Imports a folder (ImageFolder, or train/val/test sub-folders) into a project; the report lists every skipped file. */
+  'datasets.import': { req: { projectId: number; root: string; name?: string; valFraction?: number }; res: DatasetDetail }
+  'datasets.list': { req: { projectId: number }; res: DatasetSummary[] }
+  'datasets.get': { req: { id: number }; res: DatasetDetail }
+  /** A few images per class of one split, for the preview grid. */
+  'datasets.preview': { req: { id: number; split: string; perClass: number }; res: ImageRef[] }
+  /** A thumbnail of an image under a registered dataset root, as a data: URL (no file:// URLs). */
+  'images.get': { req: { path: string; size?: number }; res: { dataUrl: string; width: number; height: number } }
+
+  /** Registers a checkpoint (.pth/.pt/.th/.tar/.safetensors/model.json): architecture, BN layers, key report. */
+  'models.import': { req: { projectId: number; path: string; name?: string; arch?: string }; res: ModelSummary }
+  'models.list': { req: { projectId: number }; res: ModelSummary[] }
+  /** Domain-shift meter: source BN statistics vs a dataset's, per layer, before any training. */
+  'models.shift': { req: { modelId: number; datasetId: number; split?: string; limit?: number }; res: DomainShiftReport }
+
+  /** Creates an experiment and queues its runs (methods x seeds, or a sweep). */
+  'experiments.create': { req: { projectId: number; spec: ExperimentSpec }; res: { experimentId: number; runIds: number[] } }
+  /** Queues the built-in demo comparison (LP, FT, LP-FT, DAFT on the synthetic shapes). */
+  'demo.run': { req: { epochs?: number }; res: { experimentId: number; runIds: number[] } }
+  'experiments.list': { req: { projectId: number }; res: { id: number; name: string; createdAt: string; runs: number }[] }
+  'experiments.compare': { req: { experimentId: number }; res: ComparisonTable }
+
+  'runs.list': { req: { experimentId?: number }; res: RunSummary[] }
+  /** One run with its epochs and the per-batch losses after `afterStep` (for incremental live curves). */
+  'runs.get': { req: { runId: number; afterStep?: number }; res: { run: RunSummary; epochs: EpochMetrics[]; losses: { step: number; epoch: number; loss: number }[] } }
+  'runs.cancel': { req: { runId: number }; res: { cancelled: boolean } }
+  'runs.resume': { req: { runId: number }; res: { resumed: boolean } }
 }
 
 export type OpName = keyof ApiOperations
@@ -23,7 +63,28 @@ export type Req<K extends OpName> = ApiOperations[K]['req']
 export type Res<K extends OpName> = ApiOperations[K]['res']
 
 /** Runtime list of operation names: the only channels the transports accept. */
-export const API_OPERATIONS = ['app.status', 'projects.list', 'fs.listDir', 'fs.pickFolder'] as const satisfies readonly OpName[]
+export const API_OPERATIONS = [
+  'app.status',
+  'projects.list',
+  'fs.listDir',
+  'fs.pickFolder',
+  'datasets.import',
+  'datasets.list',
+  'datasets.get',
+  'datasets.preview',
+  'images.get',
+  'models.import',
+  'models.list',
+  'models.shift',
+  'experiments.create',
+  'demo.run',
+  'experiments.list',
+  'experiments.compare',
+  'runs.list',
+  'runs.get',
+  'runs.cancel',
+  'runs.resume',
+] as const satisfies readonly OpName[]
 
 // compile-time check that API_OPERATIONS lists every operation
 type Missing = Exclude<OpName, (typeof API_OPERATIONS)[number]>
@@ -37,8 +98,10 @@ export function isOpName(s: unknown): s is OpName {
 /** Events pushed to every connected client. */
 export type ApiEvent =
   | { type: 'engine.state'; state: EngineState; backend?: BackendInfo; error?: string }
-  | { type: 'job.progress'; runId: number; epoch: number; batch: number; batches: number; loss: number; imagesPerSec: number }
-  | { type: 'job.state'; runId: number; status: string; error?: string }
+  | { type: 'run.batch'; runId: number; epoch: number; step: number; batch: number; batches: number; loss: number; imagesPerSec: number }
+  | { type: 'run.epoch'; runId: number; metrics: EpochMetrics }
+  | { type: 'run.stage'; runId: number; stage: string }
+  | { type: 'run.state'; runId: number; status: RunStatus; error?: string }
 
 export type EngineState = 'starting' | 'ready' | 'error' | 'stopped'
 

@@ -44,3 +44,76 @@ export interface DirListing {
   parent: string | null
   entries: DirEntry[]
 }
+
+export interface DatasetSummary {
+  id: number
+  projectId: number
+  name: string
+  root: string
+  classes: string[]
+  /** split name -> image count */
+  counts: Record<string, number>
+  skipped: number
+  createdAt: string
+}
+
+export interface DatasetDetail extends DatasetSummary {
+  report: import('./datasets').ImportReport
+}
+
+export interface ImageRef {
+  /** absolute path; the server only serves images under a registered dataset root */
+  path: string
+  label: number
+  className: string
+}
+
+export interface BNLayerSummary {
+  name: string
+  stage: string
+  channels: number
+}
+
+export interface ModelSummary {
+  id: number
+  projectId: number
+  name: string
+  path: string
+  arch: string
+  format: string
+  numClasses: number
+  parameters: number
+  bnLayers: BNLayerSummary[]
+  keyReport: { missing: string[]; unexpected: string[]; notes: string[] }
+  preprocessing: { inputSize: [number, number]; normalize: string }
+  createdAt: string
+}
+
+export interface ShiftLayer {
+  name: string
+  stage: string
+  /** mean over channels of |M_t - M_s| / sqrt(Sigma_s + eps) */
+  meanShift: number
+  /** mean over channels of |log(Sigma_t / Sigma_s)| */
+  varShift: number
+}
+
+export interface DomainShiftReport {
+  modelId?: number
+  dataRoot: string
+  images: number
+  overall: { meanShift: number; varShift: number; score: number }
+  layers: ShiftLayer[]
+  /** plain-language reading of the score */
+  verdict: string
+}
+
+/** Table 2-style comparison: methods x eval sets, mean and std over seeds. */
+export interface ComparisonTable {
+  experimentId: number
+  experiment: string
+  sets: string[]
+  rows: { method: string; runs: number; seeds: number[]; mean: Record<string, number>; std: Record<string, number>; lr: { backbone: number; head: number } }[]
+  /** set -> method with the best mean */
+  best: Record<string, string>
+}

@@ -1,11 +1,18 @@
 /** Registry of `daft` sub-commands. Each lives in its own module and uses the engine/services directly. */
+import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from './engineCommands'
+
 export interface Command {
   summary: string
   usage: string
   run(args: string[]): Promise<number>
 }
 
-export const COMMANDS: Record<string, Command> = {}
+export const COMMANDS: Record<string, Command> = {
+  evaluate: evaluateCommand,
+  'convert-bn': convertBnCommand,
+  inspect: inspectCommand,
+  shift: shiftCommand,
+}
 
 export function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  daft ${c.usage.padEnd(60)} ${c.summary}`)

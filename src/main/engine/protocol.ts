@@ -4,12 +4,34 @@
  * No tfjs here: main imports this file.
  */
 import type { BackendInfo, BackendName } from '../../shared/types'
+import type { EpochMetrics, RunSpec } from '../../shared/experiments'
+import type { DomainShiftReport } from '../../shared/types'
+import type { ModelInfo } from '../store/catalog'
+import type { ShiftRequest } from './tasks/models'
+
+/** What a finished (or cancelled) run reports back. */
+export interface RunOutcome {
+  status: 'succeeded' | 'cancelled'
+  bestEpoch: number | null
+  /** accuracies at the best epoch, by set name */
+  final: Record<string, number>
+  /** backend the run trained on */
+  backend: string
+}
 
 export interface EngineOps {
   /** load and select the tensor backend; idempotent */
   init: { req: { backend?: BackendName }; res: BackendInfo }
   /** liveness and tensor count (for leak checks) */
   ping: { req: Record<string, never>; res: { pid: number; numTensors: number; backend: string } }
+  /** trains one run; streams run.* events; resolves when it ends. `resume`: continue from runDir's checkpoint */
+  'run.start': { req: { runId: number; spec: RunSpec; runDir: string; cacheDir: string; resume: boolean }; res: RunOutcome }
+  /** asks a running run to stop between batches */
+  'run.cancel': { req: { runId: number }; res: { cancelled: boolean } }
+  /** loads a checkpoint leniently: architecture, parameter count, BN layers, key report */
+  'model.inspect': { req: { path: string; arch?: string }; res: ModelInfo }
+  /** domain-shift meter: source vs target BN statistics of a data set, per layer */
+  'model.shift': { req: ShiftRequest; res: DomainShiftReport }
 }
 
 export type EngineOpName = keyof EngineOps
@@ -29,6 +51,9 @@ export type EngineResponse =
 export type EngineEvent =
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'progress'; task: string; done: number; total: number; detail?: Record<string, number> }
+  | { type: 'run.stage'; runId: number; stage: string }
+  | { type: 'run.batch'; runId: number; epoch: number; step: number; batch: number; batches: number; loss: number; lr: { backbone: number; head: number }; imagesPerSec: number }
+  | { type: 'run.epoch'; runId: number; metrics: EpochMetrics; checkpoint?: { epoch: number; path: string; sha256: string; bytes: number } }
 
 export interface EngineEventMessage {
   kind: 'event'

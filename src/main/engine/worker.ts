@@ -4,7 +4,17 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { initBackend } from './backend'
+import type { BackendInfo } from '../../shared/types'
 import type { EngineEvent, EngineMessage, EngineOpName, EngineOps, EngineRequest } from './protocol'
+import { runJob } from './tasks/runJob'
+import { inspectModel, measureDomainShift } from './tasks/models'
+
+/** the backend main asked for at init; every task waits for it (a task never re-picks one) */
+let chosen: Promise<BackendInfo> | undefined
+const ready = (): Promise<BackendInfo> => chosen ?? (chosen = initBackend())
+
+/** runs in progress, by id, for cancellation */
+const running = new Map<number, AbortController>()
 
 type Handler<K extends EngineOpName> = (payload: EngineOps[K]['req']) => Promise<EngineOps[K]['res']>
 
@@ -24,8 +34,34 @@ export function emit(event: EngineEvent): void {
 }
 
 const handlers: { [K in EngineOpName]: Handler<K> } = {
-  init: async ({ backend }) => initBackend(backend ? { force: backend } : undefined),
+  init: async ({ backend }) => {
+    chosen = initBackend(backend ? { force: backend } : undefined)
+    return chosen
+  },
   ping: async () => ({ pid: process.pid, numTensors: tf.memory().numTensors, backend: tf.getBackend() }),
+  'run.start': async ({ runId, spec, runDir, cacheDir, resume }) => {
+    await ready()
+    const ctrl = new AbortController()
+    running.set(runId, ctrl)
+    try {
+      return await runJob({ runId, spec, runDir, cacheDir, resume, signal: ctrl.signal, emit })
+    } finally {
+      running.delete(runId)
+    }
+  },
+  'run.cancel': async ({ runId }) => {
+    const ctrl = running.get(runId)
+    ctrl?.abort()
+    return { cancelled: !!ctrl }
+  },
+  'model.inspect': async ({ path, arch }) => {
+    await ready()
+    return inspectModel(path, arch)
+  },
+  'model.shift': async (req) => {
+    await ready()
+    return measureDomainShift(req)
+  },
 }
 
 async function handle(msg: EngineRequest): Promise<void> {

@@ -2,45 +2,119 @@
  * The API contract implemented once. Both transports (IPC in index.ts, HTTP in http/server.ts) call
  * these functions and nothing else.
  */
-import type { OpName, Req, Res } from '../../shared/api'
+import { ApiError, type OpName, type Req, type Res } from '../../shared/api'
 import type { AppStatus } from '../../shared/types'
 import type { Db } from '../store/db'
 import type { EngineHost } from '../jobs/engineHost'
+import type { JobRunner } from '../jobs/runner'
 import { EventHub } from './events'
-import { listProjects } from './projects'
+import { ensureDemoProject, listProjects } from './projects'
+import { demoExperiment } from './demo'
 import { listDir } from './fsBrowse'
+import { imageThumbnail, importDatasetService, previewDataset, requireDataset } from './datasets'
+import { compareService, createExperimentService, listExperiments } from './experiments'
+import { getModel, listDatasets, listModels, saveModel } from '../store/catalog'
+import * as runs from '../store/runs'
+import { basename, dirname } from 'node:path'
 
 export type Services = { [K in OpName]: (req: Req<K>) => Promise<Res<K>> }
 
 export interface ServiceContext {
   db: Db
   engine: EngineHost
+  runner: JobRunner
   events: EventHub
   dataDir: string
   mode: AppStatus['mode']
   version: string
+  /** folders images may be served from besides dataset roots (the demo data) */
+  imageRoots: string[]
+  resourcesDir: string
   /** native folder dialog (Electron); absent in serve mode */
   pickFolder?: (title?: string) => Promise<string | null>
 }
 
+function int(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError('bad_request', `${name}: expected an integer id`)
+  return v
+}
+
 export function createServices(ctx: ServiceContext): Services {
+  const { db } = ctx
   return {
     'app.status': async () => ({
       version: ctx.version,
       mode: ctx.mode,
       dataDir: ctx.dataDir,
       engine: { state: ctx.engine.state, backend: ctx.engine.backend, error: ctx.engine.error, pid: ctx.engine.pid },
-      runningJob: null,
+      runningJob: ctx.runner.running,
     }),
-    'projects.list': async () => listProjects(ctx.db),
+    'projects.list': async () => listProjects(db),
     'fs.listDir': async (req) => listDir(req.path),
     'fs.pickFolder': async (req) => (ctx.pickFolder ? ctx.pickFolder(req.title) : null),
+
+    'datasets.import': async (req) => importDatasetService(db, { ...req, projectId: int(req.projectId, 'projectId') }),
+    'datasets.list': async (req) => listDatasets(db, int(req.projectId, 'projectId')),
+    'datasets.get': async (req) => requireDataset(db, int(req.id, 'id')),
+    'datasets.preview': async (req) => previewDataset(db, { ...req, id: int(req.id, 'id') }),
+    'images.get': async (req) => imageThumbnail(db, ctx.imageRoots, req),
+
+    'models.import': async (req) => {
+      const projectId = int(req.projectId, 'projectId')
+      if (typeof req.path !== 'string' || !req.path) throw new ApiError('bad_request', 'path: the checkpoint file is required')
+      let info
+      try {
+        info = await ctx.engine.request('model.inspect', { path: req.path, arch: req.arch })
+      } catch (e) {
+        throw new ApiError('bad_checkpoint', (e as Error).message)
+      }
+      const name = req.name?.trim() || (basename(req.path) === 'model.json' ? basename(dirname(req.path)) : basename(req.path))
+      return saveModel(db, projectId, name, info)
+    },
+    'models.list': async (req) => listModels(db, int(req.projectId, 'projectId')),
+    'models.shift': async (req) => {
+      const model = getModel(db, int(req.modelId, 'modelId'))
+      if (!model) throw new ApiError('not_found', `model ${req.modelId} does not exist`)
+      const ds = requireDataset(db, int(req.datasetId, 'datasetId'))
+      const report = await ctx.engine.request('model.shift', {
+        modelPath: model.path,
+        arch: model.arch,
+        dataRoot: ds.root,
+        split: req.split,
+        limit: req.limit ?? 512,
+        size: model.preprocessing.inputSize[0],
+        normalize: model.preprocessing.normalize as never,
+      })
+      return { ...report, modelId: model.id }
+    },
+
+    'experiments.create': async (req) => {
+      const out = createExperimentService(db, int(req.projectId, 'projectId'), req.spec)
+      ctx.runner.kick()
+      return out
+    },
+    'demo.run': async (req) => {
+      const projectId = ensureDemoProject(db)
+      const out = createExperimentService(db, projectId, demoExperiment(ctx.dataDir, ctx.resourcesDir, { epochs: req.epochs }))
+      ctx.runner.kick()
+      return out
+    },
+    'experiments.list': async (req) => listExperiments(db, int(req.projectId, 'projectId')),
+    'experiments.compare': async (req) => compareService(db, int(req.experimentId, 'experimentId')),
+
+    'runs.list': async (req) => runs.listRuns(db, req.experimentId !== undefined ? { experimentId: int(req.experimentId, 'experimentId') } : {}),
+    'runs.get': async (req) => {
+      const runId = int(req.runId, 'runId')
+      const run = runs.listRuns(db).find((r) => r.id === runId)
+      if (!run) throw new ApiError('not_found', `run ${runId} does not exist`)
+      return { run, epochs: runs.runEpochs(db, runId), losses: runs.runBatchLosses(db, runId, req.afterStep ?? -1) }
+    },
+    'runs.cancel': async (req) => ({ cancelled: await ctx.runner.cancel(int(req.runId, 'runId')) }),
+    'runs.resume': async (req) => ({ resumed: ctx.runner.resume(int(req.runId, 'runId')) }),
   }
 }
 
 /** Wires engine state changes into the event hub. */
 export function forwardEngineEvents(engine: EngineHost, events: EventHub): void {
-  engine.on('state', (state) =>
-    events.publish({ type: 'engine.state', state, backend: engine.backend, error: engine.error }),
-  )
+  engine.on('state', (state) => events.publish({ type: 'engine.state', state, backend: engine.backend, error: engine.error }))
 }

@@ -44,7 +44,8 @@ export const MIGRATIONS: string[] = [
     id INTEGER PRIMARY KEY,
     experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
     method TEXT NOT NULL,
-    recipe_json TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'single',
+    spec_json TEXT NOT NULL,
     seed INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed','cancelled','interrupted')),
     backend TEXT,
@@ -54,6 +55,7 @@ export const MIGRATIONS: string[] = [
     finished_at TEXT,
     best_epoch INTEGER,
     final_json TEXT,
+    checkpoint_epoch INTEGER,
     error TEXT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );

@@ -57,7 +57,7 @@ describe('serve-mode HTTP transport', () => {
     expect(await page.text()).toContain('<title>shell</title>')
     const status = await fetch(`${base}/api/op/app.status`, { method: 'POST', headers: { cookie: cookie.split(';')[0] }, body: '{}' })
     expect(status.status).toBe(200)
-    expect((await status.json()).result.engine.state).toBe('ready')
+    expect(((await status.json()) as { result: { engine: { state: string } } }).result.engine.state).toBe('ready')
   })
 
   it('rejects unknown operations, bad JSON and foreign Host headers; service errors keep their code', async () => {
@@ -65,9 +65,9 @@ describe('serve-mode HTTP transport', () => {
     expect((await fetch(`${base}/api/op/nope`, { method: 'POST', headers: auth, body: '{}' })).status).toBe(404)
     const bad = await fetch(`${base}/api/op/app.status`, { method: 'POST', headers: auth, body: '{not json' })
     expect(bad.status).toBe(400)
-    expect((await bad.json()).error.code).toBe('bad_json')
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad_json')
     const notFound = await fetch(`${base}/api/op/fs.listDir`, { method: 'POST', headers: auth, body: '{}' })
-    expect((await notFound.json()).error).toEqual({ code: 'not_found', message: '/nope: no such folder' })
+    expect(((await notFound.json()) as { error: unknown }).error).toEqual({ code: 'not_found', message: '/nope: no such folder' })
     const port = new URL(base).port
     const rebinding = await new Promise<number>((resolve) => {
       import('node:http').then(({ request }) => {

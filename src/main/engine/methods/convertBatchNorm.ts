@@ -32,6 +32,17 @@ export interface BNConversionResult {
   samples: number
 }
 
+/** Source and target statistics of every BN layer, with each layer's eps. */
+export interface BNStatistics extends BNConversionLayer {
+  eps: number
+}
+
+export interface TargetStatisticsResult {
+  layers: BNStatistics[]
+  batches: number
+  samples: number
+}
+
 export interface ConvertBatchNormOptions {
   /** dispose every batch tensor after use (default false: the caller owns them) */
   disposeBatches?: boolean
@@ -39,32 +50,32 @@ export interface ConvertBatchNormOptions {
   onProgress?: (batchesDone: number, samplesDone: number) => void
 }
 
+type Batches = AsyncIterable<tf.Tensor4D | { x: tf.Tensor4D }> | Iterable<tf.Tensor4D | { x: tf.Tensor4D }>
+
 /**
- * Channel mean and biased variance over N, H, W, reduced in two stages (per image over H*W, then over
- * N) so float32 sums stay short: one long reduction over 50*32*32 values costs ~1e-5 relative accuracy.
+ * Target statistics of every BN layer (Algorithm 1's M_t, Sigma_t) without modifying the model: an
+ * eval-mode pass, per batch the channel mean and UNBIASED variance (m/(m-1), m = N*H*W) of each BN input,
+ * plain mean over batches. Returns the source running statistics beside them.
  */
-function channelMoments(x: tf.Tensor4D): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  return tf.tidy(() => {
-    const mean = x.mean([1, 2]).mean(0) as tf.Tensor1D
-    const variance = x.sub(mean).square().mean([1, 2]).mean(0) as tf.Tensor1D
-    return { mean, variance }
-  })
-}
-
-type Batches = AsyncIterable<tf.Tensor4D> | Iterable<tf.Tensor4D>
-
-/** Convert every BN layer of `model` to the target domain seen in `batches` (NHWC, preprocessed). */
-export async function convertBatchNorm(model: BNNet, batches: Batches, opts: ConvertBatchNormOptions = {}): Promise<BNConversionResult> {
+export async function targetStatistics(
+  model: BNNet,
+  batches: Batches,
+  opts: ConvertBatchNormOptions & { maxBatches?: number } = {},
+): Promise<TargetStatisticsResult> {
   const layers = model.bnLayers()
-  if (layers.length === 0) throw new Error(`convertBatchNorm: model ${model.arch} has no BatchNorm layers`)
+  if (layers.length === 0) throw new Error(`targetStatistics: model ${model.arch} has no BatchNorm layers`)
   const index = new Map<BatchNorm2d, number>(layers.map((l, i) => [l.bn, i]))
   const sumMean = layers.map((l) => new Float64Array(l.bn.numFeatures))
   const sumVar = layers.map((l) => new Float64Array(l.bn.numFeatures))
   let nBatches = 0
   let nSamples = 0
-
-  for await (const x of batches as AsyncIterable<tf.Tensor4D>) {
-    if (x.rank !== 4) throw new Error(`convertBatchNorm: batch ${nBatches} has shape [${x.shape}], expected NHWC [N, H, W, C]`)
+  for await (const b of batches as AsyncIterable<tf.Tensor4D | { x: tf.Tensor4D }>) {
+    const x = b instanceof tf.Tensor ? b : b.x
+    if (opts.maxBatches !== undefined && nBatches >= opts.maxBatches) {
+      if (opts.disposeBatches) x.dispose()
+      break
+    }
+    if (x.rank !== 4) throw new Error(`targetStatistics: batch ${nBatches} has shape [${x.shape}], expected NHWC [N, H, W, C]`)
     const kept: { i: number; mean: tf.Tensor; variance: tf.Tensor; m: number }[] = []
     const feats = model.features(x, {
       bn: 'eval',
@@ -73,9 +84,13 @@ export async function convertBatchNorm(model: BNNet, batches: Batches, opts: Con
         if (i === undefined) return
         const [n, h, w] = input.shape
         const m = n * h * w
-        if (m < 2) throw new Error(`convertBatchNorm: batch ${nBatches} gives only ${m} value per channel at ${layers[i].name}; need at least 2`)
-        const { mean, variance } = channelMoments(input)
-        kept.push({ i, mean: tf.keep(mean), variance: tf.keep(variance), m })
+        if (m < 2) throw new Error(`targetStatistics: batch ${nBatches} gives only ${m} value per channel at ${layers[i].name}; need at least 2`)
+        // two-stage reduction (per image over H*W, then over N), as convertBatchNorm does
+        const [mean, variance] = tf.tidy(() => {
+          const mu = input.mean([1, 2]).mean(0)
+          return [tf.keep(mu), tf.keep(input.sub(mu).square().mean([1, 2]).mean(0))]
+        })
+        kept.push({ i, mean, variance, m })
       },
     })
     feats.dispose()
@@ -83,48 +98,52 @@ export async function convertBatchNorm(model: BNNet, batches: Batches, opts: Con
       const mean = k.mean.dataSync()
       const variance = k.variance.dataSync()
       const f = k.m / (k.m - 1)
-      const sm = sumMean[k.i]
-      const sv = sumVar[k.i]
-      for (let c = 0; c < sm.length; c++) {
-        sm[c] += mean[c]
-        sv[c] += variance[c] * f
+      for (let c = 0; c < mean.length; c++) {
+        sumMean[k.i][c] += mean[c]
+        sumVar[k.i][c] += variance[c] * f
       }
       k.mean.dispose()
       k.variance.dispose()
     }
-    if (kept.length !== layers.length) throw new Error(`convertBatchNorm: only ${kept.length} of ${layers.length} BN layers saw batch ${nBatches}`)
+    if (kept.length !== layers.length) throw new Error(`targetStatistics: only ${kept.length} of ${layers.length} BN layers saw batch ${nBatches}`)
     nBatches++
     nSamples += x.shape[0]
     if (opts.disposeBatches) x.dispose()
     opts.onProgress?.(nBatches, nSamples)
   }
-  if (nBatches === 0) throw new Error('convertBatchNorm: no batches of target data')
-
-  const out = layers.map(({ name, stage, bn }, i) => {
-    const Ms = bn.runningMean.dataSync() as Float32Array
-    const Ss = bn.runningVar.dataSync() as Float32Array
-    const gamma = bn.weight.dataSync()
-    const beta = bn.bias.dataSync()
-    const C = bn.numFeatures
-    const Mt = new Float32Array(C)
-    const St = new Float32Array(C)
-    const gammaT = new Float32Array(C)
-    const betaT = new Float32Array(C)
-    for (let c = 0; c < C; c++) {
-      const mt = sumMean[i][c] / nBatches
-      const st = sumVar[i][c] / nBatches
-      const sdS = Math.sqrt(Ss[c] + bn.eps)
-      Mt[c] = mt
-      St[c] = st
-      gammaT[c] = (gamma[c] * Math.sqrt(st + bn.eps)) / sdS
-      betaT[c] = beta[c] + (gamma[c] * (mt - Ms[c])) / sdS
-    }
-    return { name, stage, Ms: Float32Array.from(Ms), Ss: Float32Array.from(Ss), Mt, St, gammaT, betaT, bn }
-  })
-  for (const l of out) l.bn.setState({ weight: l.gammaT, bias: l.betaT, runningMean: l.Mt, runningVar: l.St })
+  if (nBatches === 0) throw new Error('targetStatistics: no batches of target data')
   return {
-    layers: out.map(({ name, stage, Ms, Ss, Mt, St }) => ({ name, stage, Ms, Ss, Mt, St })),
+    layers: layers.map(({ name, stage, bn }, i) => ({
+      name,
+      stage,
+      eps: bn.eps,
+      Ms: Float32Array.from(bn.runningMean.dataSync() as Float32Array),
+      Ss: Float32Array.from(bn.runningVar.dataSync() as Float32Array),
+      Mt: Float32Array.from(sumMean[i], (s) => s / nBatches),
+      St: Float32Array.from(sumVar[i], (s) => s / nBatches),
+    })),
     batches: nBatches,
     samples: nSamples,
   }
+}
+
+/** Convert every BN layer of `model` to the target domain seen in `batches` (NHWC, preprocessed): Eq. 5 in place. */
+export async function convertBatchNorm(model: BNNet, batches: Batches, opts: ConvertBatchNormOptions = {}): Promise<BNConversionResult> {
+  const stats = await targetStatistics(model, batches, opts)
+  const bns = model.bnLayers()
+  stats.layers.forEach((l, i) => {
+    const bn = bns[i].bn
+    const gamma = bn.weight.dataSync()
+    const beta = bn.bias.dataSync()
+    const C = bn.numFeatures
+    const gammaT = new Float32Array(C)
+    const betaT = new Float32Array(C)
+    for (let c = 0; c < C; c++) {
+      const sdS = Math.sqrt(l.Ss[c] + bn.eps)
+      gammaT[c] = (gamma[c] * Math.sqrt(l.St[c] + bn.eps)) / sdS
+      betaT[c] = beta[c] + (gamma[c] * (l.Mt[c] - l.Ms[c])) / sdS
+    }
+    bn.setState({ weight: gammaT, bias: betaT, runningMean: l.Mt, runningVar: l.St })
+  })
+  return { layers: stats.layers.map(({ name, stage, Ms, Ss, Mt, St }) => ({ name, stage, Ms, Ss, Mt, St })), batches: stats.batches, samples: stats.samples }
 }

@@ -9,7 +9,7 @@ import { BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, Module, Sequential, kaimi
 import { BNNetBase } from './base'
 import type { CifarResNetArch, Preprocessing } from './types'
 
-export const CIFAR_RESNET_DEPTHS: Record<CifarResNetArch, number> = { resnet20: 20, resnet32: 32, resnet44: 44, resnet56: 56 }
+export const CIFAR_RESNET_DEPTHS: Record<CifarResNetArch, number> = { resnet8: 8, resnet20: 20, resnet32: 32, resnet44: 44, resnet56: 56 }
 
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406]
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225]

@@ -17,7 +17,7 @@ export { CifarResNet, CifarBasicBlock, OptionAShortcut, IMAGENET_MEAN, IMAGENET_
 export { TorchvisionResNet, BasicBlock, Bottleneck } from './torchvisionResnet'
 export { KerasBNNet, flattenKerasTopology } from './mobilenetv2'
 
-export const ARCHITECTURES: ArchName[] = ['resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet18', 'resnet34', 'resnet50', 'mobilenetv2']
+export const ARCHITECTURES: ArchName[] = ['resnet8', 'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet18', 'resnet34', 'resnet50', 'mobilenetv2']
 
 const isCifar = (a: string): a is CifarResNetArch => a in CIFAR_RESNET_DEPTHS
 const isTorchvision = (a: string): a is TorchvisionResNetArch => a in TORCHVISION_RESNETS

@@ -4,7 +4,7 @@ import type { BatchNorm2d, LoadStateDictOptions, LoadStateDictResult, ModeArg } 
 import type { Linear } from '../nn'
 import type { StateDict } from '../io/types'
 
-export type CifarResNetArch = 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56'
+export type CifarResNetArch = 'resnet8' | 'resnet20' | 'resnet32' | 'resnet44' | 'resnet56'
 export type TorchvisionResNetArch = 'resnet18' | 'resnet34' | 'resnet50'
 export type ArchName = CifarResNetArch | TorchvisionResNetArch | 'mobilenetv2'
 

@@ -1,0 +1,99 @@
+/** Engine tasks on checkpoints: inspect (summary + key report) and the domain-shift meter. */
+import { basename } from 'node:path'
+import type { ModelInfo } from '../../store/catalog'
+import type { DomainShiftReport } from '../../../shared/types'
+import type { NormalizePreset } from '../../../shared/datasets'
+import { loadCheckpoint } from '../io'
+import { ARCHITECTURES, createModel, detectArchitecture, loadPretrained, type ArchName, type BNNet } from '../models'
+import { targetStatistics } from '../methods/convertBatchNorm'
+import { domainShift } from '../analysis/domainShift'
+import { importDataset } from '../data/import'
+import { createLoader } from '../data/loader'
+import { stratifiedSubset } from './experimentData'
+
+function normalizeOf(model: BNNet): NormalizePreset {
+  const p = model.preprocessing
+  if (p.range[0] === -1) return 'minus1to1'
+  if (p.mean && Math.abs(p.mean[0] - 0.485) < 1e-6) return 'imagenet'
+  return 'unit'
+}
+
+/** Loads a checkpoint leniently and reports what matched. The caller disposes the model. */
+export async function loadWithReport(path: string, arch?: string): Promise<{ model: BNNet; info: ModelInfo }> {
+  const ckpt = await loadCheckpoint(path)
+  const found = (arch as ArchName | undefined) ?? (ckpt.format === 'tfjs-layers' ? 'mobilenetv2' : detectArchitecture(ckpt.stateDict))
+  if (!found) {
+    const sample = [...ckpt.stateDict.keys()].slice(0, 5).join(', ')
+    throw new Error(`${path}: cannot tell the architecture from the keys (${sample}, ...); pass one of ${ARCHITECTURES.join(', ')}`)
+  }
+  let model: BNNet
+  let report = { missing: [] as string[], unexpected: [] as string[] }
+  if (found === 'mobilenetv2') {
+    model = await loadPretrained(path, 'mobilenetv2')
+  } else {
+    const headKey = found.startsWith('resnet') && ckpt.stateDict.has('linear.weight') ? 'linear.weight' : 'fc.weight'
+    const numClasses = ckpt.stateDict.get(headKey)?.shape[0] ?? 10
+    model = createModel(found, numClasses)
+    report = model.loadStateDict(ckpt.stateDict, { strict: false, source: path })
+  }
+  const parameters = model.namedParameters().reduce((s, [, v]) => s + v.size, 0)
+  const info: ModelInfo = {
+    path,
+    arch: found,
+    format: ckpt.format,
+    numClasses: model.numClasses,
+    parameters,
+    bnLayers: model.bnLayers().map((l) => ({ name: l.name, stage: l.stage, channels: l.bn.numFeatures })),
+    keyReport: { ...report, notes: ckpt.notes },
+    preprocessing: { inputSize: model.preprocessing.inputSize, normalize: normalizeOf(model) },
+  }
+  return { model, info }
+}
+
+export async function inspectModel(path: string, arch?: string): Promise<ModelInfo> {
+  const { model, info } = await loadWithReport(path, arch)
+  model.dispose()
+  return info
+}
+
+export interface ShiftRequest {
+  modelPath: string
+  arch?: string
+  dataRoot: string
+  split?: string
+  limit?: number
+  size?: number
+  normalize?: NormalizePreset
+  batchSize?: number
+}
+
+/** Source vs target BN statistics of one data set, per layer, without training or changing the model (Algorithm 1's statistics pass). */
+export async function measureDomainShift(req: ShiftRequest): Promise<DomainShiftReport> {
+  const { model } = await loadWithReport(req.modelPath, req.arch)
+  try {
+    const ds = await importDataset(req.dataRoot, { role: 'ood', verify: 'none', valFraction: 0 })
+    const pool = (req.split ? ds.splits[req.split as 'train' | 'val' | 'test'] : undefined) ?? ds.splits.train ?? ds.splits.test ?? ds.splits.val ?? []
+    if (!pool.length) throw new Error(`${req.dataRoot}: no images found`)
+    const samples = stratifiedSubset(pool, req.limit ?? 1000, 0)
+    const size = req.size ?? model.preprocessing.inputSize[0]
+    const loader = createLoader({
+      samples,
+      batchSize: req.batchSize ?? 64,
+      shuffle: false,
+      transform: { ops: [{ op: 'resize', size: [size, size] }], normalize: { preset: req.normalize ?? normalizeOf(model) } },
+      workers: 0,
+    })
+    const stats = await targetStatistics(model, loader.epoch(0), { disposeBatches: true })
+    await loader.close()
+    const r = domainShift(stats.layers)
+    return {
+      dataRoot: req.dataRoot,
+      images: stats.samples,
+      overall: { meanShift: r.meanShift, varShift: r.varShift, score: r.combined },
+      layers: r.layers.map((l) => ({ name: l.name, stage: l.stage, meanShift: l.meanShift, varShift: l.varShift })),
+      verdict: `${basename(req.dataRoot)}: ${r.text}`,
+    }
+  } finally {
+    model.dispose()
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * One run inside the engine process: load the pretrained model, build the data, run the method's
+ * recipe (runMethod), stream batch/epoch events, write a resumable checkpoint after every epoch, and
+ * save the final weights (safetensors, PyTorch names) for analysis and export.
+ */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import type { RunSpec, EpochMetrics } from '../../../shared/experiments'
+import type { EngineEvent, RunOutcome } from '../protocol'
+import { loadPretrained, type ArchName } from '../models'
+import { saveSafetensors } from '../io'
+import { runMethod } from '../methods/runMethod'
+import { createLoader } from '../data/loader'
+import type { EpochEvent } from '../train/loop'
+import { evalLoader, loadExperimentSamples, trainTransformOf, type LoaderSet } from './experimentData'
+import { loadCheckpointState, saveCheckpoint } from './checkpoint'
+
+export interface RunJobRequest {
+  runId: number
+  spec: RunSpec
+  runDir: string
+  cacheDir: string
+  resume: boolean
+  signal: AbortSignal
+  emit: (ev: EngineEvent) => void
+  /** loader worker threads (tests pass 0) */
+  workers?: number
+}
+
+function toEpochMetrics(ev: EpochEvent): EpochMetrics {
+  const acc: Record<string, number> = { train: ev.trainAccuracy }
+  for (const e of ev.evals) acc[e.name] = e.accuracy
+  return { epoch: ev.epoch, trainLoss: ev.trainLoss, acc, lr: ev.lr, seconds: ev.seconds }
+}
+
+export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
+  const { spec, runId, emit } = req
+  const recipe = spec.recipe
+  mkdirSync(req.runDir, { recursive: true })
+  emit({ type: 'run.stage', runId, stage: 'loading data' })
+  const data = await loadExperimentSamples(spec.data, spec.seed)
+  const K = data.classes.length
+  emit({ type: 'run.stage', runId, stage: `loading ${spec.model.path}` })
+  const model = await loadPretrained(spec.model.path, spec.model.arch as ArchName | undefined)
+  const loaders: LoaderSet[] = []
+  const batch = recipe.batchSize
+  const trainLoader = createLoader({
+    samples: data.train,
+    batchSize: batch,
+    shuffle: true,
+    seed: spec.seed,
+    transform: trainTransformOf(spec.data),
+    cacheDir: req.cacheDir,
+    workers: req.workers,
+  })
+  const plainTrain = evalLoader(data.train, spec.data, batch, req.cacheDir, req.workers)
+  loaders.push(plainTrain)
+  const evalSets = []
+  if (data.val.length) {
+    const l = evalLoader(data.val, spec.data, batch, req.cacheDir, req.workers)
+    loaders.push(l)
+    evalSets.push({ name: 'id-val', role: 'id-val' as const, batches: l.batches })
+  }
+  if (data.test.length) {
+    const l = evalLoader(data.test, spec.data, batch, req.cacheDir, req.workers)
+    loaders.push(l)
+    evalSets.push({ name: 'id-test', role: 'id-test' as const, batches: l.batches })
+  }
+  for (const o of data.ood) {
+    const l = evalLoader(o.samples, spec.data, batch, req.cacheDir, req.workers)
+    loaders.push(l)
+    evalSets.push({ name: o.name, role: 'ood' as const, batches: l.batches })
+  }
+  const initialState = req.resume ? loadCheckpointState(req.runDir) : null
+  if (initialState) model.replaceHead(K, 'zero') // the saved weights hold the task head
+  let step = initialState ? initialState.history.length * trainLoader.numBatches : 0
+  try {
+    const result = await runMethod({
+      model,
+      recipe,
+      numClasses: K,
+      trainBatches: (epoch) => trainLoader.epoch(epoch),
+      plainTrainBatches: plainTrain.batches,
+      batchesPerEpoch: trainLoader.numBatches,
+      evalSets,
+      seed: spec.seed,
+      signal: req.signal,
+      initialState: initialState ?? undefined,
+      onStage: (ev) => emit({ type: 'run.stage', runId, stage: ev.stage }),
+      onProgress: (ev) =>
+        emit({ type: 'run.batch', runId, epoch: ev.epoch, step: step++, batch: ev.batch, batches: ev.batches ?? trainLoader.numBatches, loss: ev.loss, lr: ev.lr, imagesPerSec: ev.imagesPerSec }),
+      onCheckpoint: async (state) => {
+        const saved = saveCheckpoint(req.runDir, state)
+        const last = state.history[state.history.length - 1]
+        emit({ type: 'run.epoch', runId, metrics: toEpochMetrics(last), checkpoint: saved })
+      },
+    })
+    if (result.status === 'completed') {
+      await saveSafetensors(join(req.runDir, 'final.safetensors'), result.weights, { arch: model.arch, classes: JSON.stringify(data.classes), method: recipe.method })
+    }
+    if (!recipe.trainBackbone && result.status === 'completed') {
+      // LP: no epochs; record its single evaluation as epoch 0
+      const acc: Record<string, number> = {}
+      for (const e of result.final) acc[e.name] = e.accuracy
+      emit({ type: 'run.epoch', runId, metrics: { epoch: 0, trainLoss: null, acc, lr: { backbone: 0, head: 0 }, seconds: 0 } })
+    }
+    const final: Record<string, number> = {}
+    for (const e of result.final) final[e.name] = e.accuracy
+    return {
+      status: result.status === 'completed' ? 'succeeded' : 'cancelled',
+      bestEpoch: result.train?.selectedEpoch ?? (recipe.trainBackbone ? null : 0),
+      final,
+      backend: tf.getBackend(),
+    }
+  } finally {
+    model.dispose()
+    await Promise.all([trainLoader.close(), ...loaders.map((l) => l.loader.close())])
+  }
+}

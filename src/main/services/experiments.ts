@@ -1,0 +1,92 @@
+/** Experiments: create (queue runs), list, compare. Sweeps expand into runs here. */
+import { ApiError } from '../../shared/api'
+import type { ExperimentSpec, RunSpec } from '../../shared/experiments'
+import { validateRecipe, type Recipe } from '../../shared/recipes'
+import { compareRuns } from '../../shared/compare'
+import type { ComparisonTable } from '../../shared/types'
+import type { Db } from '../store/db'
+import * as runs from '../store/runs'
+
+/** The runs an experiment starts with: methods x seeds, or, with a sweep, one run per grid point (sweep seed). */
+export function planRuns(spec: ExperimentSpec): RunSpec[] {
+  const out: RunSpec[] = []
+  const base = { model: spec.model, data: spec.data }
+  for (const recipe of spec.methods) {
+    const grid = spec.sweep?.lr[recipe.method]
+    if (grid?.length && recipe.trainBackbone) {
+      for (const lr of grid) {
+        const lrs = recipe.method === 'DAFT' ? { backbone: lr, head: recipe.lr.head } : { backbone: lr, head: lr }
+        out.push({ ...base, recipe: { ...recipe, lr: lrs }, seed: spec.sweep!.sweepSeed, role: 'sweep' })
+      }
+    } else {
+      for (const seed of spec.seeds) out.push({ ...base, recipe, seed, role: spec.sweep ? 'final' : 'single' })
+    }
+  }
+  return out
+}
+
+export function createExperimentService(db: Db, projectId: number, spec: ExperimentSpec): { experimentId: number; runIds: number[] } {
+  if (!spec || typeof spec !== 'object') throw new ApiError('bad_request', 'spec: an experiment spec is required')
+  const problems: string[] = []
+  if (!spec.model?.path) problems.push('model.path: required')
+  if (!spec.data?.id?.root) problems.push('data.id.root: required')
+  if (!Array.isArray(spec.methods) || !spec.methods.length) problems.push('methods: at least one')
+  for (const r of spec.methods ?? []) for (const p of validateRecipe(r)) problems.push(`${(r as Recipe).method}: ${p}`)
+  if (!Array.isArray(spec.seeds) || !spec.seeds.length) problems.push('seeds: at least one')
+  if (problems.length) throw new ApiError('invalid_spec', problems.join('; '))
+  return db.transaction(() => {
+    const experimentId = runs.createExperiment(db, projectId, spec)
+    const runIds = planRuns(spec).map((r) => runs.createRun(db, experimentId, r))
+    return { experimentId, runIds }
+  })()
+}
+
+/**
+ * After a sweep's runs have all ended: per method, the grid point with the best ID val accuracy is rerun
+ * over the experiment's seeds (role 'final'). DAFT's second step (head LR) runs before its finals.
+ * Returns the new run ids (empty when nothing was due).
+ */
+export function advanceSweep(db: Db, experimentId: number): number[] {
+  const exp = runs.getExperiment(db, experimentId)
+  if (!exp?.spec.sweep) return []
+  const all = runs.listRuns(db, { experimentId })
+  const created: number[] = []
+  for (const recipe of exp.spec.methods) {
+    const mine = all.filter((r) => r.method === recipe.method)
+    const sweeps = mine.filter((r) => r.role === 'sweep')
+    if (!sweeps.length || mine.some((r) => r.role === 'final')) continue
+    if (sweeps.some((r) => r.status === 'queued' || r.status === 'running' || r.status === 'interrupted')) continue
+    const score = (r: (typeof sweeps)[number]): number => r.final?.['id-val'] ?? -1
+    const best = [...sweeps].filter((r) => r.status === 'succeeded').sort((a, b) => score(b) - score(a) || a.id - b.id)[0]
+    if (!best) continue
+    const heads = exp.spec.sweep.daftHeadLr
+    if (recipe.method === 'DAFT' && heads?.length) {
+      const tried = new Set(sweeps.map((r) => `${r.lr.backbone}/${r.lr.head}`))
+      const step2 = heads.filter((h) => !tried.has(`${best.lr.backbone}/${h}`))
+      if (step2.length && !sweeps.some((r) => r.lr.head !== recipe.lr.head)) {
+        for (const head of step2) {
+          const spec: RunSpec = { model: exp.spec.model, data: exp.spec.data, recipe: { ...recipe, lr: { backbone: best.lr.backbone, head } }, seed: exp.spec.sweep.sweepSeed, role: 'sweep' }
+          created.push(runs.createRun(db, experimentId, spec))
+        }
+        continue
+      }
+    }
+    for (const seed of exp.spec.seeds) {
+      const spec: RunSpec = { model: exp.spec.model, data: exp.spec.data, recipe: { ...recipe, lr: best.lr }, seed, role: 'final' }
+      created.push(runs.createRun(db, experimentId, spec))
+    }
+  }
+  return created
+}
+
+export function compareService(db: Db, experimentId: number): ComparisonTable {
+  const exp = runs.getExperiment(db, experimentId)
+  if (!exp) throw new ApiError('not_found', `experiment ${experimentId} does not exist`)
+  return compareRuns(experimentId, exp.name, runs.listRuns(db, { experimentId }))
+}
+
+export function listExperiments(db: Db, projectId: number): { id: number; name: string; createdAt: string; runs: number }[] {
+  return db
+    .prepare('SELECT e.id, e.name, e.created_at AS createdAt, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.id) AS runs FROM experiments e WHERE e.project_id = ? ORDER BY e.id')
+    .all(projectId) as { id: number; name: string; createdAt: string; runs: number }[]
+}

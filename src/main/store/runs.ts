@@ -1,0 +1,173 @@
+/**
+ * Experiments, runs and their metrics. Parameterised statements only. Every write that finishes a
+ * piece of work (an epoch, a run) is its own transaction, so a crash loses nothing already finished.
+ */
+import type { Db } from './db'
+import type { EpochMetrics, ExperimentSpec, RunSpec, RunStatus, RunSummary } from '../../shared/experiments'
+
+export function createExperiment(db: Db, projectId: number, spec: ExperimentSpec): number {
+  return Number(db.prepare('INSERT INTO experiments (project_id, name, spec_json) VALUES (?, ?, ?)').run(projectId, spec.name, JSON.stringify(spec)).lastInsertRowid)
+}
+
+export function getExperiment(db: Db, id: number): { id: number; name: string; spec: ExperimentSpec } | undefined {
+  const row = db.prepare('SELECT id, name, spec_json FROM experiments WHERE id = ?').get(id) as { id: number; name: string; spec_json: string } | undefined
+  return row && { id: row.id, name: row.name, spec: JSON.parse(row.spec_json) as ExperimentSpec }
+}
+
+export function findExperiment(db: Db, idOrName: string): { id: number; name: string; spec: ExperimentSpec } | undefined {
+  if (/^\d+$/.test(idOrName)) return getExperiment(db, Number(idOrName))
+  const row = db.prepare('SELECT id FROM experiments WHERE name = ? ORDER BY id DESC LIMIT 1').get(idOrName) as { id: number } | undefined
+  return row && getExperiment(db, row.id)
+}
+
+export function createRun(db: Db, experimentId: number, spec: RunSpec): number {
+  return Number(
+    db
+      .prepare("INSERT INTO runs (experiment_id, method, role, spec_json, seed, status) VALUES (?, ?, ?, ?, ?, 'queued')")
+      .run(experimentId, spec.recipe.method, spec.role, JSON.stringify(spec), spec.seed).lastInsertRowid,
+  )
+}
+
+export function getRunSpec(db: Db, runId: number): RunSpec {
+  const row = db.prepare('SELECT spec_json FROM runs WHERE id = ?').get(runId) as { spec_json: string } | undefined
+  if (!row) throw new Error(`run ${runId} does not exist`)
+  return JSON.parse(row.spec_json) as RunSpec
+}
+
+export function getRunStatus(db: Db, runId: number): { status: RunStatus; checkpointEpoch: number | null; ownerPid: number | null } | undefined {
+  const row = db.prepare('SELECT status, checkpoint_epoch AS checkpointEpoch, owner_pid AS ownerPid FROM runs WHERE id = ?').get(runId) as
+    | { status: RunStatus; checkpointEpoch: number | null; ownerPid: number | null }
+    | undefined
+  return row
+}
+
+/** queued/interrupted -> running, owned by `pid`; false if the run was not claimable (someone else has it). */
+export function claimRun(db: Db, runId: number, pid: number, backend: string | null): boolean {
+  const r = db
+    .prepare(
+      `UPDATE runs SET status = 'running', owner_pid = ?, backend = ?, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
+         started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%fZ','now')), error = NULL
+       WHERE id = ? AND status IN ('queued', 'interrupted')`,
+    )
+    .run(pid, backend, runId)
+  return r.changes === 1
+}
+
+export function heartbeat(db: Db, runIds: number[]): void {
+  const stmt = db.prepare("UPDATE runs SET heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = 'running'")
+  db.transaction(() => runIds.forEach((id) => stmt.run(id)))()
+}
+
+export function requeueRun(db: Db, runId: number): boolean {
+  return db.prepare("UPDATE runs SET status = 'queued', owner_pid = NULL WHERE id = ? AND status = 'interrupted'").run(runId).changes === 1
+}
+
+export function recordEpoch(db: Db, runId: number, m: EpochMetrics, checkpointEpoch?: number): void {
+  db.transaction(() => {
+    db.prepare('INSERT OR REPLACE INTO epoch_metrics (run_id, epoch, train_loss, lr_json, acc_json, seconds) VALUES (?, ?, ?, ?, ?, ?)').run(
+      runId,
+      m.epoch,
+      m.trainLoss,
+      JSON.stringify(m.lr),
+      JSON.stringify(m.acc),
+      m.seconds,
+    )
+    if (checkpointEpoch !== undefined) db.prepare('UPDATE runs SET checkpoint_epoch = ? WHERE id = ?').run(checkpointEpoch, runId)
+  })()
+}
+
+/**
+ * Per-batch losses for live curves. Long runs are downsampled: the first 2,000 steps are all kept, then
+ * one step in ceil(step / 2,000), so a run stores O(2,000 log steps) points, never millions.
+ */
+export function keepBatchStep(step: number): boolean {
+  return step < 2000 || step % Math.ceil(step / 2000) === 0
+}
+
+export function recordBatchLosses(db: Db, runId: number, rows: { step: number; epoch: number; loss: number }[]): void {
+  const stmt = db.prepare('INSERT OR REPLACE INTO batch_losses (run_id, step, epoch, loss) VALUES (?, ?, ?, ?)')
+  db.transaction(() => {
+    for (const r of rows) if (keepBatchStep(r.step) && Number.isFinite(r.loss)) stmt.run(runId, r.step, r.epoch, r.loss)
+  })()
+}
+
+/** Drops what a resumed run will redo: epochs past its checkpoint. */
+export function truncateRunAfter(db: Db, runId: number, epoch: number): void {
+  db.transaction(() => {
+    db.prepare('DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?').run(runId, epoch)
+    db.prepare('DELETE FROM batch_losses WHERE run_id = ? AND epoch > ?').run(runId, epoch)
+  })()
+}
+
+export function finishRun(db: Db, runId: number, status: Exclude<RunStatus, 'queued' | 'running'>, out: { bestEpoch?: number | null; final?: Record<string, number> | null; error?: string | null } = {}): void {
+  db.prepare(
+    `UPDATE runs SET status = ?, best_epoch = ?, final_json = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
+  ).run(status, out.bestEpoch ?? null, out.final ? JSON.stringify(out.final) : null, out.error ?? null, runId)
+}
+
+export function cancelQueued(db: Db, runId: number): boolean {
+  return db.prepare("UPDATE runs SET status = 'cancelled', finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = 'queued'").run(runId).changes === 1
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Runs left 'running' by a process that is gone become 'interrupted' (resumable). A run whose owner is
+ * alive is left alone unless its heartbeat is older than `staleSeconds` (a hung or recycled pid).
+ */
+export function recoverInterrupted(db: Db, staleSeconds = 120): number[] {
+  const rows = db
+    .prepare(`SELECT id, owner_pid AS pid, (julianday('now') - julianday(heartbeat_at)) * 86400 AS age FROM runs WHERE status = 'running'`)
+    .all() as { id: number; pid: number | null; age: number | null }[]
+  const gone = rows.filter((r) => r.pid === null || !pidAlive(r.pid) || (r.age ?? Infinity) > staleSeconds).map((r) => r.id)
+  const stmt = db.prepare("UPDATE runs SET status = 'interrupted', error = 'the process running it stopped (crash or kill); resume continues from the last epoch checkpoint' WHERE id = ? AND status = 'running'")
+  db.transaction(() => gone.forEach((id) => stmt.run(id)))()
+  return gone
+}
+
+export function listRuns(db: Db, filter: { experimentId?: number; status?: RunStatus } = {}): RunSummary[] {
+  const where: string[] = []
+  const args: unknown[] = []
+  if (filter.experimentId !== undefined) (where.push('r.experiment_id = ?'), args.push(filter.experimentId))
+  if (filter.status) (where.push('r.status = ?'), args.push(filter.status))
+  const rows = db
+    .prepare(
+      `SELECT r.id, r.experiment_id AS experimentId, e.name AS experiment, r.method, r.seed, r.role, r.status, r.backend,
+              r.best_epoch AS bestEpoch, r.final_json, r.error, r.created_at AS createdAt, r.started_at AS startedAt,
+              r.finished_at AS finishedAt, r.spec_json
+       FROM runs r JOIN experiments e ON e.id = r.experiment_id
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.id`,
+    )
+    .all(...args) as (Omit<RunSummary, 'final' | 'lr'> & { final_json: string | null; spec_json: string })[]
+  return rows.map(({ final_json, spec_json, ...r }) => ({
+    ...r,
+    final: final_json ? (JSON.parse(final_json) as Record<string, number>) : null,
+    lr: (JSON.parse(spec_json) as RunSpec).recipe.lr,
+  }))
+}
+
+export function runEpochs(db: Db, runId: number): EpochMetrics[] {
+  const rows = db.prepare('SELECT epoch, train_loss AS trainLoss, lr_json, acc_json, seconds FROM epoch_metrics WHERE run_id = ? ORDER BY epoch').all(runId) as {
+    epoch: number
+    trainLoss: number | null
+    lr_json: string
+    acc_json: string
+    seconds: number
+  }[]
+  return rows.map(({ lr_json, acc_json, ...r }) => ({ ...r, lr: JSON.parse(lr_json), acc: JSON.parse(acc_json) }))
+}
+
+export function runBatchLosses(db: Db, runId: number, afterStep = -1): { step: number; epoch: number; loss: number }[] {
+  return db.prepare('SELECT step, epoch, loss FROM batch_losses WHERE run_id = ? AND step > ? ORDER BY step').all(runId, afterStep) as { step: number; epoch: number; loss: number }[]
+}
+
+export function addArtifact(db: Db, runId: number | null, kind: string, path: string, sha256: string, bytes: number): number {
+  return Number(db.prepare('INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)').run(runId, kind, path, sha256, bytes).lastInsertRowid)
+}

@@ -1,0 +1,66 @@
+/**
+ * Table 2-style aggregation: per method, mean and sample std over seeds of each eval set's accuracy at
+ * the best epoch; the best method per column marked. Pure.
+ */
+import type { RunSummary } from './experiments'
+import type { ComparisonTable } from './types'
+
+export function mean(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / xs.length
+}
+
+/** sample standard deviation (n - 1); 0 for a single value */
+export function std(xs: number[]): number {
+  if (xs.length < 2) return 0
+  const m = mean(xs)
+  return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1))
+}
+
+/** Only succeeded runs count; sweep runs are left out when final runs exist. */
+export function compareRuns(experimentId: number, experiment: string, runs: RunSummary[]): ComparisonTable {
+  const done = runs.filter((r) => r.status === 'succeeded' && r.final)
+  const reported = done.some((r) => r.role === 'final') ? done.filter((r) => r.role !== 'sweep') : done
+  const byMethod = new Map<string, RunSummary[]>()
+  for (const r of reported) byMethod.set(r.method, [...(byMethod.get(r.method) ?? []), r])
+  const setNames = new Set<string>()
+  for (const r of reported) for (const k of Object.keys(r.final!)) setNames.add(k)
+  const order = (s: string): number => (s === 'id-val' ? 0 : s === 'id-test' ? 1 : 2)
+  const sets = [...setNames].sort((a, b) => order(a) - order(b) || a.localeCompare(b))
+  const methodOrder = ['LP', 'FT', 'LP-FT', 'DAFT']
+  const rows = [...byMethod.entries()]
+    .sort(([a], [b]) => (methodOrder.indexOf(a) + 99) % 99 - (methodOrder.indexOf(b) + 99) % 99 || a.localeCompare(b))
+    .map(([method, rs]) => {
+      const m: Record<string, number> = {}
+      const s: Record<string, number> = {}
+      for (const set of sets) {
+        const xs = rs.map((r) => r.final![set]).filter((x): x is number => typeof x === 'number')
+        if (xs.length) {
+          m[set] = mean(xs)
+          s[set] = std(xs)
+        }
+      }
+      return { method, runs: rs.length, seeds: rs.map((r) => r.seed), mean: m, std: s, lr: rs[0].lr }
+    })
+  const best: Record<string, string> = {}
+  for (const set of sets) {
+    let top: { method: string; v: number } | null = null
+    for (const r of rows) if (r.mean[set] !== undefined && (!top || r.mean[set] > top.v)) top = { method: r.method, v: r.mean[set] }
+    if (top) best[set] = top.method
+  }
+  return { experimentId, experiment, sets, rows, best }
+}
+
+/** CSV with one row per method: mean and std per set (accuracy in %). */
+export function comparisonCsv(t: ComparisonTable): string {
+  const head = ['method', 'runs', ...t.sets.flatMap((s) => [`${s}_mean`, `${s}_std`])]
+  const lines = t.rows.map((r) => [r.method, String(r.runs), ...t.sets.flatMap((s) => [fmt(r.mean[s]), fmt(r.std[s])])])
+  return [head, ...lines].map((l) => l.map(csvCell).join(',')).join('\n') + '\n'
+}
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? '' : (100 * x).toFixed(2)
+}
+
+function csvCell(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
