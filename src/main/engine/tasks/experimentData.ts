@@ -19,10 +19,10 @@ export interface ExperimentSamples {
   notes: string[]
 }
 
-/** At most `n` samples, stratified by label, seeded; all of them when n is absent or large. */
+/** About `n` samples (per-class rounding), stratified by label, seeded; all of them when n is absent or large. */
 export function stratifiedSubset<T extends { label: number }>(samples: T[], n: number | undefined, seed: number): T[] {
   if (!n || n >= samples.length) return samples
-  return stratifiedSplit(samples, 1 - n / samples.length, seed).val.slice(0, n)
+  return stratifiedSplit(samples, n / samples.length, seed).val
 }
 
 export async function loadExperimentSamples(data: ExperimentData, seed: number): Promise<ExperimentSamples> {

@@ -1,3 +1,4 @@
+import type { ApiEvent } from '@shared/api'
 import type { ApiClient } from './client'
 import { HttpClient } from './http'
 import { IpcClient, type DaftBridge } from './ipc'
@@ -11,4 +12,33 @@ export function api(): ApiClient {
     client = bridge ? new IpcClient(bridge) : new HttpClient()
   }
   return client
+}
+
+const listeners = new Set<(ev: ApiEvent) => void>()
+let unsubscribeAll: (() => void) | undefined
+
+/**
+ * Listens to server events through ONE shared subscription (one EventSource in serve mode, however many
+ * stores listen). Returns the function that removes this listener.
+ */
+export function onApiEvent(cb: (ev: ApiEvent) => void): () => void {
+  listeners.add(cb)
+  if (!unsubscribeAll) {
+    unsubscribeAll = api().subscribe((ev) => {
+      for (const l of listeners) {
+        try {
+          l(ev)
+        } catch (e) {
+          console.error('event listener failed', e)
+        }
+      }
+    })
+  }
+  return () => {
+    listeners.delete(cb)
+    if (!listeners.size && unsubscribeAll) {
+      unsubscribeAll()
+      unsubscribeAll = undefined
+    }
+  }
 }

@@ -1,26 +1,36 @@
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
+import { computed, ref } from 'vue'
 import type { ProjectSummary } from '@shared/types'
 import { api } from '../api'
+import { errMsg } from '../lib/format'
 
 export const useProjectsStore = defineStore('projects', () => {
   const projects = ref<ProjectSummary[]>([])
   const loading = ref(false)
+  const loaded = ref(false)
   const error = ref<string | null>(null)
   const activeId = ref<number | null>(null)
+  const active = computed(() => projects.value.find((p) => p.id === activeId.value) ?? null)
 
   async function load(): Promise<void> {
     loading.value = true
     try {
       projects.value = await api().call('projects.list', {})
       error.value = null
-      if (activeId.value === null) activeId.value = projects.value[0]?.id ?? null
+      loaded.value = true
+      if (activeId.value === null || !projects.value.some((p) => p.id === activeId.value)) activeId.value = projects.value[0]?.id ?? null
     } catch (e) {
-      error.value = (e as Error).message
+      error.value = errMsg(e)
     } finally {
       loading.value = false
     }
   }
 
-  return { projects, loading, error, activeId, load }
+  /** Loads the projects once (views opened before the Projects view need the active project). */
+  async function ensure(): Promise<number | null> {
+    if (!loaded.value && !loading.value) await load()
+    return activeId.value
+  }
+
+  return { projects, loading, loaded, error, activeId, active, load, ensure }
 })

@@ -1,0 +1,102 @@
+import type { ExperimentSpec, SweepSpec } from '../../../shared/experiments'
+import type { NormalizePreset, TransformOp } from '../../../shared/datasets'
+import type { Recipe } from '../../../shared/recipes'
+import type { DatasetSummary, ModelSummary } from '../../../shared/types'
+
+/** The data part of the New-experiment form (dataset ids, not paths: the form picks from the project). */
+export interface DataForm {
+  idDatasetId: number | null
+  oodIds: number[]
+  size: number
+  normalize: NormalizePreset
+  /** key of TRANSFORM_RECIPES, '' for none */
+  augment: string
+  /** in (0, 1): held out from train when the ID folder has no val split */
+  valFraction: number
+  /** at most this many training images (stratified), null for all */
+  trainLimit: number | null
+}
+
+const total = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0)
+
+/** Training and evaluation images per epoch for the estimate: ID train (after the val hold-out and limit), ID val/test and every OOD set. */
+export function imagesPerEpoch(datasets: readonly DatasetSummary[], f: DataForm): { train: number; eval: number } {
+  const id = datasets.find((d) => d.id === f.idDatasetId)
+  if (!id) return { train: 0, eval: 0 }
+  const c = id.counts
+  const hasSplits = 'train' in c
+  const trainAll = hasSplits ? c.train : total(c)
+  const val = 'val' in c ? c.val : Math.round(trainAll * f.valFraction)
+  let train = 'val' in c ? trainAll : trainAll - val
+  if (f.trainLimit !== null && f.trainLimit > 0) train = Math.min(train, f.trainLimit)
+  let evalImgs = val + (c.test ?? 0)
+  for (const o of datasets.filter((d) => f.oodIds.includes(d.id) && d.id !== id.id)) evalImgs += 'test' in o.counts ? o.counts.test : total(o.counts)
+  return { train, eval: evalImgs }
+}
+
+/** Integers >= 0 from "0, 1, 2"; problems as messages. */
+export function parseSeeds(text: string): { seeds: number[]; errors: string[] } {
+  const toks = text.split(/[\s,;]+/).filter(Boolean)
+  const seeds: number[] = []
+  const errors: string[] = []
+  for (const t of toks) {
+    const v = Number(t)
+    if (Number.isInteger(v) && v >= 0) seeds.push(v)
+    else errors.push(`seeds: '${t}' is not a non-negative integer`)
+  }
+  if (!toks.length) errors.push('seeds: list at least one seed')
+  if (new Set(seeds).size !== seeds.length) errors.push('seeds: each seed once')
+  return { seeds, errors }
+}
+
+/**
+ * The ExperimentSpec for `experiments.create`, or the form problems (one message each, prefixed by the field).
+ * Recipe problems are not checked here (the recipe editors show them inline); pass `recipeProblems` to block submit.
+ */
+export function buildExperimentSpec(input: {
+  name: string
+  model: ModelSummary | null
+  datasets: readonly DatasetSummary[]
+  data: DataForm
+  augmentOps: TransformOp[]
+  methods: Recipe[]
+  seeds: number[]
+  sweep?: SweepSpec
+  recipeProblems?: number
+}): { spec?: ExperimentSpec; errors: string[] } {
+  const errors: string[] = []
+  const { data: f } = input
+  if (!input.name.trim()) errors.push('name: give the experiment a name')
+  if (!input.model) errors.push('model: choose a model (import one in the Models view)')
+  const id = input.datasets.find((d) => d.id === f.idDatasetId)
+  if (!id) errors.push('ID dataset: choose the in-distribution dataset (import one in the Datasets view)')
+  if (!Number.isInteger(f.size) || f.size < 8 || f.size > 1024) errors.push(`size: an integer in [8, 1024] (got ${f.size})`)
+  if (!(f.valFraction > 0 && f.valFraction < 1)) errors.push(`validation share: must be in (0, 1) (got ${f.valFraction})`)
+  if (f.trainLimit !== null && !(Number.isInteger(f.trainLimit) && f.trainLimit > 0)) errors.push('train limit: a positive integer, or empty for all images')
+  if (!input.methods.length) errors.push('methods: select at least one method')
+  if (!input.seeds.length) errors.push('seeds: list at least one seed')
+  if (input.recipeProblems) errors.push(`methods: ${input.recipeProblems} hyperparameter problem(s), shown in red below`)
+  const ood: ExperimentSpec['data']['ood'] = {}
+  for (const d of input.datasets.filter((x) => f.oodIds.includes(x.id))) {
+    if (d.id === f.idDatasetId) continue
+    const name = d.name in ood ? `${d.name} #${d.id}` : d.name
+    ood[name] = { root: d.root }
+  }
+  if (errors.length || !id || !input.model) return { errors }
+  const spec: ExperimentSpec = {
+    name: input.name.trim(),
+    model: { path: input.model.path, arch: input.model.arch },
+    data: {
+      id: f.trainLimit ? { root: id.root, limits: { train: f.trainLimit } } : { root: id.root },
+      valFraction: f.valFraction,
+      ood,
+      size: f.size,
+      normalize: f.normalize,
+      augment: input.augmentOps,
+    },
+    methods: input.methods,
+    seeds: input.seeds,
+    ...(input.sweep ? { sweep: input.sweep } : {}),
+  }
+  return { spec, errors }
+}

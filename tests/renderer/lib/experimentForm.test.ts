@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { defaultRecipe } from '../../../src/shared/recipes'
+import { resolveExperiment } from '../../../src/shared/experiments'
+import type { DatasetSummary, ModelSummary } from '../../../src/shared/types'
+import { buildExperimentSpec, imagesPerEpoch, parseSeeds, type DataForm } from '../../../src/renderer/src/lib/experimentForm'
+import { parseAnalysisFile } from '../../../src/renderer/src/lib/analysisData'
+
+const ds = (id: number, name: string, counts: Record<string, number>): DatasetSummary => ({ id, projectId: 1, name, root: `/data/${name}`, classes: ['a', 'b'], counts, skipped: 0, createdAt: '' })
+const datasets = [ds(1, 'cifar', { train: 900, test: 200 }), ds(2, 'cifar10.1', { test: 150 }), ds(3, 'stl', { train: 50, val: 20, test: 80 })]
+const model = { id: 7, path: '/m/resnet20.th', arch: 'cifar_resnet20' } as ModelSummary
+const form: DataForm = { idDatasetId: 1, oodIds: [2, 3], size: 32, normalize: 'imagenet', augment: '', valFraction: 0.1, trainLimit: null }
+
+describe('New-experiment form', () => {
+  it('counts train images after the val hold-out and eval images over ID val/test and OOD sets', () => {
+    expect(imagesPerEpoch(datasets, form)).toEqual({ train: 810, eval: 90 + 200 + 150 + 80 })
+    expect(imagesPerEpoch(datasets, { ...form, trainLimit: 100 }).train).toBe(100)
+    expect(imagesPerEpoch(datasets, { ...form, idDatasetId: 3, oodIds: [] })).toEqual({ train: 50, eval: 100 })
+  })
+  it('parses seeds and rejects negatives, fractions and duplicates', () => {
+    expect(parseSeeds('0, 1 2')).toEqual({ seeds: [0, 1, 2], errors: [] })
+    expect(parseSeeds('0, -1, 1.5').errors).toHaveLength(2)
+    expect(parseSeeds('1,1').errors).toEqual(['seeds: each seed once'])
+    expect(parseSeeds(' ').errors).toEqual(['seeds: list at least one seed'])
+  })
+  it('builds a spec the shared experiment resolver accepts unchanged', () => {
+    const methods = [defaultRecipe('FT'), defaultRecipe('DAFT')]
+    const r = buildExperimentSpec({ name: ' demo ', model, datasets, data: form, augmentOps: [{ op: 'horizontalFlip' }], methods, seeds: [0, 1] })
+    expect(r.errors).toEqual([])
+    const spec = r.spec!
+    expect(spec.name).toBe('demo')
+    expect(spec.model).toEqual({ path: '/m/resnet20.th', arch: 'cifar_resnet20' })
+    expect(spec.data.id).toEqual({ root: '/data/cifar' })
+    expect(spec.data.ood).toEqual({ 'cifar10.1': { root: '/data/cifar10.1' }, stl: { root: '/data/stl' } })
+    const again = resolveExperiment({ ...spec, model: spec.model, data: spec.data, methods: spec.methods.map((m) => ({ ...m })) })
+    expect(again.errors).toEqual([])
+    expect(again.spec!.methods).toEqual(methods)
+  })
+  it('lists every form problem instead of building', () => {
+    const r = buildExperimentSpec({ name: '', model: null, datasets, data: { ...form, idDatasetId: null, size: 4, valFraction: 1 }, augmentOps: [], methods: [], seeds: [], recipeProblems: 2 })
+    expect(r.spec).toBeUndefined()
+    expect(r.errors.map((e) => e.split(':')[0])).toEqual(['name', 'model', 'ID dataset', 'size', 'validation share', 'methods', 'seeds', 'methods'])
+  })
+})
+
+describe('analysis file', () => {
+  it('accepts a well-formed file', () => {
+    const text = JSON.stringify({ relChange: { layers: [{ name: 'bn1', stage: 'stem' }], quantities: { weight: [{ method: 'FT', values: [0.1] }] } }, gallery: { lowest: [{ path: '/a.png', similarity: 0.1 }], highest: [] } })
+    const r = parseAnalysisFile(text, 'a.json')
+    expect(r.errors).toEqual([])
+    expect(r.data!.relChange!.layers).toHaveLength(1)
+  })
+  it('names the file and each problem', () => {
+    expect(parseAnalysisFile('{', 'x.json').errors[0]).toMatch(/^x\.json: not valid JSON/)
+    const r = parseAnalysisFile(JSON.stringify({ relChange: { layers: [{ name: 'bn1', stage: 'stem' }], quantities: { weight: [{ method: 'FT', values: [0.1, 0.2] }] } }, similarity: { sets: [{ name: 'FT' }] } }), 'y.json')
+    expect(r.errors).toEqual(['y.json: relChange.quantities.weight[0] (FT): 2 values for 1 layers', 'y.json: similarity.sets[0]: expected { name: string, values: number[] }'])
+    expect(parseAnalysisFile('{}', 'z.json').errors).toEqual(['z.json: has none of relChange, similarity, gallery'])
+  })
+})
