@@ -3,7 +3,7 @@
  * own training loop on the demo's SOURCE style, saved as resources/demo/demo-resnet8.safetensors with
  * PyTorch key names, plus resources/demo/demo-model.json (how it was made, accuracies per style).
  *
- *   npm run demo:generate [-- --epochs 12]
+ *   npm run demo:generate [-- --epochs 30]
  *
  * Deterministic for a given backend (seeded init, shuffling and augmentation).
  */
@@ -22,7 +22,7 @@ import { trainRun } from '../src/main/engine/train/loop'
 import { evaluate } from '../src/main/engine/train/evaluate'
 import { defaultRecipe } from '../src/shared/recipes'
 
-const { values } = parseArgs({ options: { epochs: { type: 'string', default: '12' }, out: { type: 'string', default: 'resources/demo' } } })
+const { values } = parseArgs({ options: { epochs: { type: 'string', default: '30' }, out: { type: 'string', default: 'resources/demo' } } })
 const epochs = Number(values.epochs)
 const backend = await initBackend()
 const dir = mkdtempSync(join(tmpdir(), 'daft-demo-'))

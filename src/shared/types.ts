@@ -16,7 +16,7 @@ export interface BackendInfo {
 
 export interface AppStatus {
   version: string
-  mode: 'electron' | 'serve'
+  mode: 'electron' | 'serve' | 'cli'
   dataDir: string
   engine: { state: 'starting' | 'ready' | 'error' | 'stopped'; backend?: BackendInfo; error?: string; pid?: number }
   runningJob?: { runId: number; name: string } | null

@@ -1,5 +1,6 @@
 /** Registry of `daft` sub-commands. Each lives in its own module and uses the engine/services directly. */
 import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from './engineCommands'
+import { cancelCommand, compareCommand, resumeCommand, runCommand, runsCommand } from './storeCommands'
 
 export interface Command {
   summary: string
@@ -12,6 +13,11 @@ export const COMMANDS: Record<string, Command> = {
   'convert-bn': convertBnCommand,
   inspect: inspectCommand,
   shift: shiftCommand,
+  run: runCommand,
+  runs: runsCommand,
+  compare: compareCommand,
+  resume: resumeCommand,
+  cancel: cancelCommand,
 }
 
 export function usage(): string {

@@ -59,7 +59,7 @@ export class JobRunner {
       return true
     }
     if (this.current?.runId === runId) return (await this.engine.request('run.cancel', { runId })).cancelled
-    return false
+    return runs.requestCancel(this.db, runId)
   }
 
   /** An interrupted run goes back into the queue; it continues from its last checkpoint. */
@@ -91,10 +91,15 @@ export class JobRunner {
     const checkpointEpoch = runs.getRunStatus(this.db, runId)?.checkpointEpoch ?? null
     if (!runs.claimRun(this.db, runId, process.pid, this.engine.backend?.name ?? null)) return
     const resume = checkpointEpoch !== null
-    if (resume) runs.truncateRunAfter(this.db, runId, checkpointEpoch)
+    // the checkpoint holds `checkpointEpoch` finished epochs (0-based epochs 0 .. checkpointEpoch-1): drop what comes after
+    if (resume) runs.truncateRunAfter(this.db, runId, checkpointEpoch - 1)
     this.current = { runId, name: `#${runId} ${spec.recipe.method} (seed ${spec.seed})` }
     this.events.publish({ type: 'run.state', runId, status: 'running' })
-    this.beat = setInterval(() => runs.heartbeat(this.db, [runId]), this.opts.heartbeatMs ?? 5000)
+    this.beat = setInterval(() => {
+      runs.heartbeat(this.db, [runId])
+      // a cancel asked for by another process (the CLI, a second window) arrives through the store
+      if (runs.cancelRequested(this.db, runId)) void this.engine.request('run.cancel', { runId }).catch(() => undefined)
+    }, this.opts.heartbeatMs ?? 2000)
     try {
       if (this.engine.state !== 'ready') await this.engine.start()
       const out = await this.engine.request('run.start', {

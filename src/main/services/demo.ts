@@ -46,7 +46,7 @@ export function demoExperiment(dataDir: string, resourcesDir: string, opts: { ep
   const methods = (['LP', 'FT', 'LP-FT', 'DAFT'] as MethodName[]).map((m) => {
     const r = defaultRecipe(m)
     if (m === 'LP') return r
-    const lr = m === 'FT' ? { backbone: 0.01, head: 0.01 } : m === 'LP-FT' ? { backbone: 0.001, head: 0.001 } : { backbone: 0.01, head: 0.1 }
+    const lr = m === 'FT' ? { backbone: 0.03, head: 0.03 } : m === 'LP-FT' ? { backbone: 0.003, head: 0.003 } : { backbone: 0.03, head: 0.3 }
     return { ...r, epochs, lr, batchSize: 32 }
   })
   return {

@@ -56,6 +56,7 @@ export const MIGRATIONS: string[] = [
     best_epoch INTEGER,
     final_json TEXT,
     checkpoint_epoch INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );

@@ -45,7 +45,7 @@ export function getRunStatus(db: Db, runId: number): { status: RunStatus; checkp
 export function claimRun(db: Db, runId: number, pid: number, backend: string | null): boolean {
   const r = db
     .prepare(
-      `UPDATE runs SET status = 'running', owner_pid = ?, backend = ?, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
+      `UPDATE runs SET status = 'running', owner_pid = ?, backend = ?, cancel_requested = 0, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'),
          started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%fZ','now')), error = NULL
        WHERE id = ? AND status IN ('queued', 'interrupted')`,
     )
@@ -103,6 +103,15 @@ export function finishRun(db: Db, runId: number, status: Exclude<RunStatus, 'que
   db.prepare(
     `UPDATE runs SET status = ?, best_epoch = ?, final_json = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
   ).run(status, out.bestEpoch ?? null, out.final ? JSON.stringify(out.final) : null, out.error ?? null, runId)
+}
+
+/** Asks whoever runs `runId` (maybe another process) to stop it; its runner sees the flag on its next heartbeat. */
+export function requestCancel(db: Db, runId: number): boolean {
+  return db.prepare("UPDATE runs SET cancel_requested = 1 WHERE id = ? AND status = 'running'").run(runId).changes === 1
+}
+
+export function cancelRequested(db: Db, runId: number): boolean {
+  return ((db.prepare('SELECT cancel_requested AS c FROM runs WHERE id = ?').get(runId) as { c: number } | undefined)?.c ?? 0) === 1
 }
 
 export function cancelQueued(db: Db, runId: number): boolean {

@@ -1,0 +1,197 @@
+/**
+ * `daft run`, `daft runs`, `daft compare`, `daft resume`, `daft cancel`: the app's services and job
+ * runner without Electron, on the store in --data-dir (default: the same as `npm run serve`).
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import YAML from 'yaml'
+import type { Command } from './commands'
+import { out, parse, pct, progressBar } from './args'
+import { resolveExperiment, type ExperimentFile, type RunSummary } from '../../shared/experiments'
+import { compareRuns, comparisonCsv } from '../../shared/compare'
+import type { ComparisonTable } from '../../shared/types'
+import { startApp, type App } from '../app'
+import { forkSpawner } from '../jobs/forkSpawner'
+import { defaultDataDir } from '../services/dataDir'
+import { openStore } from '../store/db'
+import * as runs from '../store/runs'
+import { createExperimentService } from '../services/experiments'
+import { ensureDemoProject } from '../services/projects'
+import { DEMO_MODEL_FILE, demoDataDir } from '../services/demo'
+import { generateDemoData } from '../demo/generate'
+
+const here = dirname(fileURLToPath(import.meta.url))
+/** engine entry next to this file when built (out/main/engine.js), else the TypeScript source */
+function engineEntry(): string {
+  const built = join(here, 'engine.js')
+  return existsSync(built) ? built : resolve(here, '..', 'engine', 'worker.ts')
+}
+function resourcesDir(): string {
+  for (const up of ['..', join('..', '..'), join('..', '..', '..')]) {
+    const dir = resolve(here, up, 'resources')
+    if (existsSync(join(dir, 'demo'))) return dir
+  }
+  return resolve(here, '..', '..', '..', 'resources')
+}
+
+function openApp(dataDir: string): App {
+  return startApp({ dataDir, mode: 'cli', spawner: forkSpawner({ entry: engineEntry() }), resourcesDir: resourcesDir(), skipDemo: true })
+}
+
+/** Waits for the runner to empty its queue, drawing a progress bar from run events. */
+async function drain(app: App, json: boolean): Promise<void> {
+  const bar = progressBar(!json)
+  const unsub = app.events.subscribe((ev) => {
+    if (ev.type === 'run.batch') bar(`run #${ev.runId} epoch ${ev.epoch + 1}`, ev.batch + 1, ev.batches)
+    else if (ev.type === 'run.state' && !json) process.stderr.write(`run #${ev.runId}: ${ev.status}${ev.error ? ` (${ev.error})` : ''}\n`)
+  })
+  await app.engineReady
+  app.runner.kick()
+  await new Promise((r) => setTimeout(r, 50))
+  await app.runner.idle()
+  unsub()
+}
+
+export function formatTable(t: ComparisonTable): string {
+  const cell = (m: number | undefined, s: number | undefined, best: boolean): string =>
+    m === undefined ? '-'.padStart(16) : `${best ? '*' : ' '}${(100 * m).toFixed(2)} ± ${(100 * (s ?? 0)).toFixed(2)}`.padStart(16)
+  const head = `${'method'.padEnd(8)} ${'runs'.padStart(4)} ${t.sets.map((s) => s.padStart(16)).join(' ')}`
+  const rows = t.rows.map((r) => `${r.method.padEnd(8)} ${String(r.runs).padStart(4)} ${t.sets.map((s) => cell(r.mean[s], r.std[s], t.best[s] === r.method)).join(' ')}`)
+  return [`experiment #${t.experimentId} ${t.experiment}: accuracy %, mean ± std over seeds, * = best per column`, head, ...rows].join('\n')
+}
+
+const RUN_USAGE = 'run FILE.(yaml|json) [--data-dir DIR] [--json]'
+export const runCommand: Command = {
+  summary: 'run an experiment or sweep file; prints the comparison table',
+  usage: RUN_USAGE,
+  async run(args) {
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, RUN_USAGE)
+    const file = positionals[0]
+    if (!file) throw new Error(`an experiment file is required\nusage: daft ${RUN_USAGE}`)
+    const abs = resolve(file)
+    let parsed: ExperimentFile
+    try {
+      const text = readFileSync(abs, 'utf8')
+      parsed = (abs.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as ExperimentFile
+    } catch (e) {
+      throw new Error(`${abs}: cannot read the experiment file (${(e as Error).message.split('\n')[0]})`)
+    }
+    const dataDir = defaultDataDir(values['data-dir'] as string | undefined)
+    let usesDemo = false
+    // `demo:STYLE` names a style of the built-in demo data, `demo:model` the demo's pretrained ResNet-8
+    const resolvePath = (p: string): string => {
+      if (!p.startsWith('demo:')) return resolve(dirname(abs), p)
+      usesDemo = true
+      const what = p.slice('demo:'.length)
+      return what === 'model' ? join(resourcesDir(), 'demo', DEMO_MODEL_FILE) : join(demoDataDir(dataDir), what)
+    }
+    const { spec, errors } = resolveExperiment(parsed, resolvePath)
+    if (!spec) throw new Error(`${abs}:\n  ${errors.join('\n  ')}`)
+    if (usesDemo) await generateDemoData(demoDataDir(dataDir))
+    const json = !!values.json
+    const app = openApp(dataDir)
+    try {
+      const { experimentId, runIds } = createExperimentService(app.db, ensureDemoProject(app.db), spec)
+      if (!json) process.stderr.write(`experiment #${experimentId} '${spec.name}': ${runIds.length} runs queued\n`)
+      await drain(app, json)
+      const all = runs.listRuns(app.db, { experimentId })
+      const table = compareRuns(experimentId, spec.name, all)
+      out(json, { experimentId, runs: all, comparison: table }, () => formatTable(table))
+      return all.some((r) => r.status === 'failed') ? 1 : 0
+    } finally {
+      await app.close()
+    }
+  },
+}
+
+function runLine(r: RunSummary): string {
+  const acc = r.final ? Object.entries(r.final).map(([k, v]) => `${k} ${pct(v)}`).join(', ') : ''
+  return `#${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${r.method.padEnd(6)} seed ${r.seed} lr ${r.lr.backbone}/${r.lr.head} ${r.experiment}${r.bestEpoch !== null ? ` best epoch ${r.bestEpoch + 1}` : ''} ${acc}${r.error ? ` error: ${r.error}` : ''}`
+}
+
+const RUNS_USAGE = 'runs [--data-dir DIR] [--json]'
+export const runsCommand: Command = {
+  summary: 'list runs with status and best-epoch metrics',
+  usage: RUNS_USAGE,
+  async run(args) {
+    const { values } = parse(args, { 'data-dir': { type: 'string' } }, RUNS_USAGE)
+    const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
+    try {
+      runs.recoverInterrupted(db)
+      const list = runs.listRuns(db)
+      out(!!values.json, { runs: list }, () => (list.length ? list.map(runLine).join('\n') : 'no runs yet'))
+      return 0
+    } finally {
+      db.close()
+    }
+  },
+}
+
+const COMPARE_USAGE = 'compare EXPERIMENT [--data-dir DIR] [--json | --csv]'
+export const compareCommand: Command = {
+  summary: 'Table 2-style comparison of an experiment (id or name)',
+  usage: COMPARE_USAGE,
+  async run(args) {
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, csv: { type: 'boolean' } }, COMPARE_USAGE)
+    if (!positionals[0]) throw new Error(`an experiment id or name is required\nusage: daft ${COMPARE_USAGE}`)
+    const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
+    try {
+      const exp = runs.findExperiment(db, positionals[0])
+      if (!exp) throw new Error(`no experiment '${positionals[0]}'`)
+      const table = compareRuns(exp.id, exp.name, runs.listRuns(db, { experimentId: exp.id }))
+      if (values.csv) process.stdout.write(comparisonCsv(table))
+      else out(!!values.json, table, () => formatTable(table))
+      return 0
+    } finally {
+      db.close()
+    }
+  },
+}
+
+const RESUME_USAGE = 'resume RUN [--data-dir DIR] [--json]'
+export const resumeCommand: Command = {
+  summary: 'resume an interrupted run from its last epoch checkpoint',
+  usage: RESUME_USAGE,
+  async run(args) {
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, RESUME_USAGE)
+    const runId = Number(positionals[0])
+    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${RESUME_USAGE}`)
+    const json = !!values.json
+    const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
+    try {
+      const st = runs.getRunStatus(app.db, runId)
+      if (!st) throw new Error(`run ${runId} does not exist`)
+      if (!app.runner.resume(runId)) throw new Error(`run ${runId} is ${st.status}; only interrupted runs resume`)
+      await drain(app, json)
+      const r = runs.listRuns(app.db).find((x) => x.id === runId)!
+      out(json, r, () => runLine(r))
+      return r.status === 'succeeded' ? 0 : 1
+    } finally {
+      await app.close()
+    }
+  },
+}
+
+const CANCEL_USAGE = 'cancel RUN [--data-dir DIR] [--json]'
+export const cancelCommand: Command = {
+  summary: 'cancel a queued or running run (also one running in the app)',
+  usage: CANCEL_USAGE,
+  async run(args) {
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, CANCEL_USAGE)
+    const runId = Number(positionals[0])
+    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${CANCEL_USAGE}`)
+    const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
+    try {
+      const st = runs.getRunStatus(db, runId)
+      if (!st) throw new Error(`run ${runId} does not exist`)
+      const cancelled = runs.cancelQueued(db, runId) || runs.requestCancel(db, runId)
+      out(!!values.json, { runId, cancelled, status: st.status }, () =>
+        cancelled ? `run ${runId}: cancel ${st.status === 'queued' ? 'done' : 'requested (the process running it stops between batches)'}` : `run ${runId} is ${st.status}: nothing to cancel`,
+      )
+      return cancelled ? 0 : 1
+    } finally {
+      db.close()
+    }
+  },
+}
