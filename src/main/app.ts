@@ -13,6 +13,7 @@ import { JobRunner } from './jobs/runner'
 import { recoverInterrupted } from './store/runs'
 import { advanceSweep } from './services/experiments'
 import { demoDataDir, ensureDemoAssets } from './services/demo'
+import { analyzeAndStore } from './services/analysis'
 import pkg from '../../package.json'
 
 export interface AppOptions {
@@ -26,6 +27,8 @@ export interface AppOptions {
   resourcesDir: string
   /** skip generating/registering the demo assets (tests that do not need them) */
   skipDemo?: boolean
+  /** do not analyse runs automatically when they finish (analysis.recompute still works) */
+  skipAnalysis?: boolean
 }
 
 export interface App {
@@ -54,9 +57,13 @@ export function startApp(opts: AppOptions): App {
   engineReady.catch(() => undefined) // state 'error' is reported through app.status
   const runner = new JobRunner(db, engine, events, {
     dataDir: opts.dataDir,
-    afterRun: (runId) => {
-      const row = db.prepare('SELECT experiment_id AS e FROM runs WHERE id = ?').get(runId) as { e: number } | undefined
-      if (row && advanceSweep(db, row.e).length) runner.kick()
+    afterRun: async (runId) => {
+      const row = db.prepare('SELECT experiment_id AS e, status FROM runs WHERE id = ?').get(runId) as { e: number; status: string } | undefined
+      if (!row) return
+      if (row.status === 'succeeded' && !opts.skipAnalysis) {
+        await analyzeAndStore({ db, engine, events, dataDir: opts.dataDir }, runId).catch((e) => console.error(`analysis of run ${runId} failed: ${(e as Error).message}`))
+      }
+      if (advanceSweep(db, row.e).length) runner.kick()
     },
   })
   const demoReady = engineReady.then(async () => {

@@ -16,6 +16,9 @@ import type {
   ImageRef,
   ModelSummary,
   ProjectSummary,
+  RunAnalysis,
+  Gallery,
+  RobustnessReport,
 } from './types'
 import type { EpochMetrics, ExperimentSpec, RunStatus, RunSummary } from './experiments'
 
@@ -56,6 +59,15 @@ export interface ApiOperations {
   'runs.get': { req: { runId: number; afterStep?: number }; res: { run: RunSummary; epochs: EpochMetrics[]; losses: { step: number; epoch: number; loss: number }[] } }
   'runs.cancel': { req: { runId: number }; res: { cancelled: boolean } }
   'runs.resume': { req: { runId: number }; res: { resumed: boolean } }
+
+  /** Feature-distortion analysis of a finished run (computed when the run ends); null if not computed yet. */
+  'analysis.get': { req: { runId: number }; res: RunAnalysis | null }
+  /** Recomputes the analysis of a finished run (engine work: one feature pass per eval set, before and after). */
+  'analysis.recompute': { req: { runId: number }; res: RunAnalysis }
+  /** Per class, the k images whose features changed most (lowest cosine) and least (highest). */
+  'analysis.gallery': { req: { runId: number; set: string; k?: number }; res: Gallery }
+  /** Corruption robustness (15 corruptions x 5 severities of the ID test set); computed on first request. */
+  'analysis.robustness': { req: { runId: number; recompute?: boolean; limit?: number }; res: RobustnessReport }
 }
 
 export type OpName = keyof ApiOperations
@@ -84,6 +96,10 @@ export const API_OPERATIONS = [
   'runs.get',
   'runs.cancel',
   'runs.resume',
+  'analysis.get',
+  'analysis.recompute',
+  'analysis.gallery',
+  'analysis.robustness',
 ] as const satisfies readonly OpName[]
 
 // compile-time check that API_OPERATIONS lists every operation
@@ -102,6 +118,7 @@ export type ApiEvent =
   | { type: 'run.epoch'; runId: number; metrics: EpochMetrics }
   | { type: 'run.stage'; runId: number; stage: string }
   | { type: 'run.state'; runId: number; status: RunStatus; error?: string }
+  | { type: 'analysis.state'; runId: number; state: 'running' | 'done' | 'failed'; error?: string }
 
 export type EngineState = 'starting' | 'ready' | 'error' | 'stopped'
 

@@ -73,7 +73,13 @@ export interface RunSummary {
   id: number
   experimentId: number
   experiment: string
+  /** the recipe's label, else its method */
   method: string
+  baseMethod: string
+  /** planned epochs (0 for LP) */
+  epochs: number
+  /** measured training throughput, once the run has trained */
+  imagesPerSec: number | null
   seed: number
   role: RunSpec['role']
   status: RunStatus

@@ -39,6 +39,8 @@ export interface Recipe {
   lpC: number[]
   /** L-BFGS iteration cap per C of the LP stage */
   lpMaxIter: number
+  /** display name (e.g. an ablation's); runs and comparisons group by it, default: the method */
+  label?: string
 }
 
 /** numpy's logspace(lo, hi, n): n values 10^lo ... 10^hi. */
@@ -161,6 +163,7 @@ export const RECIPE_FIELD_HELP: Record<keyof Recipe, string> = {
   earlyStopping: 'Keep the weights of the epoch with the best ID validation accuracy and report all sets there.',
   lpC: 'Inverse regularisation strengths tried by the logistic-regression probe; the best on ID validation wins.',
   lpMaxIter: 'Maximum L-BFGS iterations per C when fitting the logistic-regression probe.',
+  label: 'Optional display name (e.g. an ablation); comparisons group runs by it.',
 }
 
 /** Learning-rate sweeps from the paper's Hyperparameter Details (MoCo/CLIP unless noted). */
@@ -245,6 +248,7 @@ export function validateRecipe(input: unknown): string[] {
   if (!isNum(r.weightDecay) || r.weightDecay < 0 || r.weightDecay >= 1) p.push(`weightDecay: must be a number in [0, 1) (got ${show(r.weightDecay)})`)
   if (!Array.isArray(r.lpC) || r.lpC.some((c) => !isNum(c) || c <= 0)) p.push(`lpC: must be a list of positive numbers (got ${show(r.lpC)})`)
   else if (r.headInit === 'lp' && r.lpC.length === 0) p.push('lpC: the LP head needs at least one C')
+  if (r.label !== undefined && (typeof r.label !== 'string' || !r.label.trim() || r.label.length > 60)) p.push(`label: must be a short non-empty string (got ${show(r.label)})`)
   if (!isInt(r.lpMaxIter) || (r.lpMaxIter as number) < 1 || (r.lpMaxIter as number) > 100000) p.push(`lpMaxIter: must be an integer in [1, 100000] (got ${show(r.lpMaxIter)})`)
   if (r.trainBackbone === false && HEAD_INITS.includes(r.headInit as HeadInit) && r.headInit !== 'lp') {
     p.push(`headInit: without backbone training only an LP head is fitted (got ${show(r.headInit)})`)

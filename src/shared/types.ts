@@ -117,3 +117,98 @@ export interface ComparisonTable {
   /** set -> method with the best mean */
   best: Record<string, string>
 }
+
+// ---------------------------------------------------------------- feature-distortion analysis
+
+export interface HistogramData {
+  /** bins + 1 ascending edges */
+  edges: number[]
+  counts: number[]
+}
+
+export interface ValueSummary {
+  count: number
+  mean: number
+  /** population standard deviation */
+  std: number
+  min: number
+  max: number
+  histogram: HistogramData
+}
+
+/** Fig. 1 for one eval set: per-image similarity of penultimate features before vs after fine-tuning. */
+export interface SetSimilarity {
+  set: string
+  n: number
+  cosine: ValueSummary
+  l2: ValueSummary
+  accuracyBefore: number
+  accuracyAfter: number
+  /** runs with BN conversion: pretrained vs converted features (must agree) */
+  convertedCheck?: { maxRelError: number; minCosine: number; ok: boolean }
+}
+
+export type ChangeKind = 'conv' | 'gamma' | 'beta' | 'running_mean' | 'running_var'
+
+/** Fig. 2: ||W_after - W_before|| / ||W_before|| per layer and kind, architecture order. */
+export interface RelativeChangeRow {
+  /** parameter / buffer name, e.g. layer1.0.bn1.running_var */
+  name: string
+  /** module name, e.g. layer1.0.bn1 */
+  layer: string
+  kind: ChangeKind
+  stage: string
+  value: number | null
+}
+
+export interface SetShift {
+  set: string
+  images: number
+  meanShift: number
+  varShift: number
+  score: number
+  verdict: string
+  layers: ShiftLayer[]
+}
+
+export interface RunAnalysis {
+  runId: number
+  method: string
+  /** ID class names in label order */
+  classes: string[]
+  sets: SetSimilarity[]
+  /** 'start': weights when fine-tuning began (converted model for DAFT); 'pretrained': the checkpoint */
+  relativeChange: { start: RelativeChangeRow[]; pretrained: RelativeChangeRow[] }
+  /** domain-shift meter of every eval set against the pretrained statistics */
+  shift: SetShift[]
+  seconds: number
+  computedAt: string
+}
+
+export interface GalleryItem {
+  path: string
+  label: number
+  className: string
+  cosine: number
+  l2: number
+  predBefore: number
+  predAfter: number
+}
+
+export interface Gallery {
+  runId: number
+  set: string
+  classes: string[]
+  perClass: { label: number; className: string; lowest: GalleryItem[]; highest: GalleryItem[] }[]
+}
+
+/** Table 4: corruption error per corruption (mean over 5 severities) and mCE, unnormalised. */
+export interface RobustnessReport {
+  runId: number
+  images: number
+  cleanError: number
+  corruptions: { name: string; errors: number[]; ce: number }[]
+  mCE: number
+  seconds: number
+  note: string
+}

@@ -5,7 +5,8 @@
  */
 import type { BackendInfo, BackendName } from '../../shared/types'
 import type { EpochMetrics, RunSpec } from '../../shared/experiments'
-import type { DomainShiftReport } from '../../shared/types'
+import type { DomainShiftReport, RobustnessReport } from '../../shared/types'
+import type { AnalyzeResult } from './tasks/analyzeRun'
 import type { ModelInfo } from '../store/catalog'
 import type { ShiftRequest } from './tasks/models'
 
@@ -32,6 +33,10 @@ export interface EngineOps {
   'model.inspect': { req: { path: string; arch?: string }; res: ModelInfo }
   /** domain-shift meter: source vs target BN statistics of a data set, per layer */
   'model.shift': { req: ShiftRequest; res: DomainShiftReport }
+  /** feature-distortion analysis of a finished run (needs its final weights in runDir) */
+  'run.analyze': { req: { runId: number; spec: RunSpec; runDir: string; cacheDir: string }; res: AnalyzeResult }
+  /** corruption robustness (Table 4) of a finished run */
+  'run.robustness': { req: { runId: number; spec: RunSpec; runDir: string; limit?: number }; res: RobustnessReport }
 }
 
 export type EngineOpName = keyof EngineOps
@@ -53,7 +58,7 @@ export type EngineEvent =
   | { type: 'progress'; task: string; done: number; total: number; detail?: Record<string, number> }
   | { type: 'run.stage'; runId: number; stage: string }
   | { type: 'run.batch'; runId: number; epoch: number; step: number; batch: number; batches: number; loss: number; lr: { backbone: number; head: number }; imagesPerSec: number }
-  | { type: 'run.epoch'; runId: number; metrics: EpochMetrics; checkpoint?: { epoch: number; path: string; sha256: string; bytes: number } }
+  | { type: 'run.epoch'; runId: number; metrics: EpochMetrics; imagesPerSec?: number; checkpoint?: { epoch: number; path: string; sha256: string; bytes: number } }
 
 export interface EngineEventMessage {
   kind: 'event'

@@ -8,6 +8,8 @@ import type { BackendInfo } from '../../shared/types'
 import type { EngineEvent, EngineMessage, EngineOpName, EngineOps, EngineRequest } from './protocol'
 import { runJob } from './tasks/runJob'
 import { inspectModel, measureDomainShift } from './tasks/models'
+import { analyzeRun } from './tasks/analyzeRun'
+import { runRobustness } from './tasks/robustness'
 
 /** the backend main asked for at init; every task waits for it (a task never re-picks one) */
 let chosen: Promise<BackendInfo> | undefined
@@ -61,6 +63,14 @@ const handlers: { [K in EngineOpName]: Handler<K> } = {
   'model.shift': async (req) => {
     await ready()
     return measureDomainShift(req)
+  },
+  'run.analyze': async (req) => {
+    await ready()
+    return analyzeRun(req)
+  },
+  'run.robustness': async (req) => {
+    await ready()
+    return runRobustness({ ...req, onProgress: (done, total) => emit({ type: 'progress', task: `robustness run ${req.runId}`, done, total }) })
   },
 }
 

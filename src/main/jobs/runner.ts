@@ -14,8 +14,8 @@ import * as runs from '../store/runs'
 export interface RunnerOptions {
   dataDir: string
   heartbeatMs?: number
-  /** called after each run ends (e.g. a sweep queues its final runs) */
-  afterRun?: (runId: number) => void
+  /** awaited after each run ends, before the next starts (analysis of a finished run, sweep steps) */
+  afterRun?: (runId: number) => void | Promise<void>
 }
 
 export class JobRunner {
@@ -124,7 +124,7 @@ export class JobRunner {
       this.current = null
     }
     try {
-      this.opts.afterRun?.(runId)
+      await this.opts.afterRun?.(runId)
     } catch (e) {
       console.error(`after run ${runId}: ${(e as Error).message}`)
     }
@@ -142,6 +142,7 @@ export class JobRunner {
       this.events.publish({ type: 'run.batch', runId: ev.runId, epoch: ev.epoch, step: ev.step, batch: ev.batch, batches: ev.batches, loss: ev.loss, imagesPerSec: ev.imagesPerSec })
     } else if (ev.type === 'run.epoch') {
       this.flushLosses(ev.runId)
+      if (ev.imagesPerSec) runs.recordThroughput(this.db, ev.runId, ev.imagesPerSec)
       runs.recordEpoch(this.db, ev.runId, ev.metrics, ev.checkpoint?.epoch)
       if (ev.checkpoint) runs.addArtifact(this.db, ev.runId, 'checkpoint', ev.checkpoint.path, ev.checkpoint.sha256, ev.checkpoint.bytes)
       this.events.publish({ type: 'run.epoch', runId: ev.runId, metrics: ev.metrics })

@@ -15,6 +15,8 @@ import { imageThumbnail, importDatasetService, previewDataset, requireDataset } 
 import { compareService, createExperimentService, listExperiments } from './experiments'
 import { getModel, listDatasets, listModels, saveModel } from '../store/catalog'
 import * as runs from '../store/runs'
+import { getAnalysis } from '../store/analysis'
+import { analyzeAndStore, galleryService, robustnessService } from './analysis'
 import { basename, dirname } from 'node:path'
 
 export type Services = { [K in OpName]: (req: Req<K>) => Promise<Res<K>> }
@@ -111,6 +113,11 @@ export function createServices(ctx: ServiceContext): Services {
     },
     'runs.cancel': async (req) => ({ cancelled: await ctx.runner.cancel(int(req.runId, 'runId')) }),
     'runs.resume': async (req) => ({ resumed: ctx.runner.resume(int(req.runId, 'runId')) }),
+
+    'analysis.get': async (req) => getAnalysis(db, int(req.runId, 'runId')),
+    'analysis.recompute': async (req) => analyzeAndStore(ctx, int(req.runId, 'runId')),
+    'analysis.gallery': async (req) => galleryService(db, int(req.runId, 'runId'), String(req.set), req.k),
+    'analysis.robustness': async (req) => robustnessService(ctx, int(req.runId, 'runId'), { recompute: !!req.recompute, limit: req.limit }),
   }
 }
 

@@ -57,6 +57,7 @@ export const MIGRATIONS: string[] = [
     final_json TEXT,
     checkpoint_epoch INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
+    images_per_sec REAL,
     error TEXT,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );
@@ -85,6 +86,32 @@ export const MIGRATIONS: string[] = [
     sha256 TEXT NOT NULL,
     bytes INTEGER NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  `,
+  // 2: feature-distortion analysis per run, per-image similarities (indexed for galleries), robustness
+  `
+  CREATE TABLE analyses (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    json TEXT NOT NULL,
+    computed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+  );
+  CREATE TABLE analysis_images (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    set_name TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    label INTEGER NOT NULL,
+    cosine REAL NOT NULL,
+    l2 REAL NOT NULL,
+    pred_before INTEGER NOT NULL,
+    pred_after INTEGER NOT NULL,
+    PRIMARY KEY (run_id, set_name, idx)
+  );
+  CREATE INDEX analysis_images_rank ON analysis_images(run_id, set_name, label, cosine);
+  CREATE TABLE robustness (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    json TEXT NOT NULL,
+    computed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );
   `,
 ]

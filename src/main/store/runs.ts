@@ -24,7 +24,7 @@ export function createRun(db: Db, experimentId: number, spec: RunSpec): number {
   return Number(
     db
       .prepare("INSERT INTO runs (experiment_id, method, role, spec_json, seed, status) VALUES (?, ?, ?, ?, ?, 'queued')")
-      .run(experimentId, spec.recipe.method, spec.role, JSON.stringify(spec), spec.seed).lastInsertRowid,
+      .run(experimentId, spec.recipe.label ?? spec.recipe.method, spec.role, JSON.stringify(spec), spec.seed).lastInsertRowid,
   )
 }
 
@@ -51,6 +51,11 @@ export function claimRun(db: Db, runId: number, pid: number, backend: string | n
     )
     .run(pid, backend, runId)
   return r.changes === 1
+}
+
+/** Measured training throughput of a run (for ETAs and sweep duration estimates). */
+export function recordThroughput(db: Db, runId: number, imagesPerSec: number): void {
+  db.prepare('UPDATE runs SET images_per_sec = ? WHERE id = ?').run(imagesPerSec, runId)
 }
 
 export function heartbeat(db: Db, runIds: number[]): void {
@@ -150,16 +155,15 @@ export function listRuns(db: Db, filter: { experimentId?: number; status?: RunSt
     .prepare(
       `SELECT r.id, r.experiment_id AS experimentId, e.name AS experiment, r.method, r.seed, r.role, r.status, r.backend,
               r.best_epoch AS bestEpoch, r.final_json, r.error, r.created_at AS createdAt, r.started_at AS startedAt,
-              r.finished_at AS finishedAt, r.spec_json
+              r.finished_at AS finishedAt, r.images_per_sec AS imagesPerSec, r.spec_json
        FROM runs r JOIN experiments e ON e.id = r.experiment_id
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.id`,
     )
     .all(...args) as (Omit<RunSummary, 'final' | 'lr'> & { final_json: string | null; spec_json: string })[]
-  return rows.map(({ final_json, spec_json, ...r }) => ({
-    ...r,
-    final: final_json ? (JSON.parse(final_json) as Record<string, number>) : null,
-    lr: (JSON.parse(spec_json) as RunSpec).recipe.lr,
-  }))
+  return rows.map(({ final_json, spec_json, ...r }) => {
+    const spec = JSON.parse(spec_json) as RunSpec
+    return { ...r, final: final_json ? (JSON.parse(final_json) as Record<string, number>) : null, lr: spec.recipe.lr, epochs: spec.recipe.epochs, baseMethod: spec.recipe.method }
+  })
 }
 
 export function runEpochs(db: Db, runId: number): EpochMetrics[] {

@@ -72,7 +72,7 @@ describe('a run killed mid-epoch', () => {
     db.close()
 
     // 3. resume it, and run the same spec uninterrupted, in a fresh app
-    const app = startApp({ dataDir, mode: 'cli', resourcesDir: resources, skipDemo: true, spawner: forkSpawner({ entry: join(ROOT, 'src', 'main', 'engine', 'worker.ts') }) })
+    const app = startApp({ dataDir, mode: 'cli', resourcesDir: resources, skipDemo: true, skipAnalysis: true, spawner: forkSpawner({ entry: join(ROOT, 'src', 'main', 'engine', 'worker.ts') }) })
     try {
       await app.engineReady
       expect(app.runner.resume(runId)).toBe(true)

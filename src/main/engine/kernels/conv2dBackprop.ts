@@ -61,6 +61,18 @@ export function conv2DBackpropFilterWasm(
   checkDy(name, dy, info)
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info
   const { outHeight: ho, outWidth: wo } = info
+  const { top: padTop, left: padLeft } = info.padInfo
+  if (fh === 1 && fw === 1 && padTop === 0 && padLeft === 0) {
+    // 1x1: dW = x_s^T dy, a plain matrix product of the (subsampled) input rows and dy rows
+    return withRunner(backendName, backend, (r) => {
+      const [n, , , ci] = x.shape
+      const co = dy.shape[3]
+      const xs = sh === 1 && sw === 1 && ho === h && wo === w ? x : r.stridedSlice(x, [0, 0, 0, 0], [n, (ho - 1) * sh + 1, (wo - 1) * sw + 1, ci], [1, sh, sw, 1])
+      const rows = n * ho * wo
+      const xT = r.transpose(r.reshape(xs, [rows, ci]), [1, 0]) // [Ci, M]
+      return r.reshape(r.matMul(xT, r.reshape(dy, [rows, co])), [1, 1, ci, co])
+    })
+  }
   return withRunner(backendName, backend, (r) => {
     const xT = r.transpose(x, [3, 1, 2, 0]) // [Ci, H, W, N]
     const dyT = r.transpose(dy, [1, 2, 0, 3]) // [Ho, Wo, N, Co]
@@ -90,15 +102,86 @@ export function conv2DBackpropInputWasm(
   checkDy(name, dy, info)
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w } = info
   const { outHeight: ho, outWidth: wo } = info
+  if (sh > 1 || sw > 1) return stridedBackpropInput(backendName, backend, dy, filter, info)
   return withRunner(backendName, backend, (r) => {
-    const flipped = r.run('Reverse', { x: filter }, { dims: [0, 1] })
-    const wT = r.transpose(flipped, [0, 1, 3, 2]) // [fh, fw, Co, Ci]
-    const dyD = r.dilateSpatial(dy, sh, sw) // [N, Ho*sh, Wo*sw, Co], (s-1) trailing zeros
+    const wT = r.transpose(r.flipSpatial(filter), [0, 1, 3, 2]) // [fh, fw, Co, Ci]
     const top = fh - 1 - info.padInfo.top
     const left = fw - 1 - info.padInfo.left
-    // output rows = rowsIn + top + bottom - fh + 1 = H, with rowsIn = Ho*sh
-    const bottom = h + fh - 1 - ho * sh - top
-    const right = w + fw - 1 - wo * sw - left
-    return r.conv2dPadded(dyD, wT, { top, bottom, left, right }, [1, 1])
+    // output rows = rowsIn + top + bottom - fh + 1 = H
+    const bottom = h + fh - 1 - ho - top
+    const right = w + fw - 1 - wo - left
+    return r.conv2dPadded(dy, wT, { top, bottom, left, right }, [1, 1])
+  })
+}
+
+/** One stride phase of one spatial axis: which filter taps reach the input rows r = s*q + phase, and where. */
+interface Phase {
+  phase: number
+  /** taps of this phase (0: no filter tap reaches these rows, their gradient is 0) */
+  taps: number
+  /** first tap in the spatially flipped filter (taps are `stride` apart) */
+  begin: number
+  /** number of input rows of this phase */
+  rows: number
+  /** conv paddings (may be negative = crop) */
+  before: number
+  after: number
+}
+
+function phases(f: number, s: number, pad: number, inSize: number, outSize: number): Phase[] {
+  return Array.from({ length: s }, (_, phase) => {
+    const a0 = (phase + pad) % s
+    const c0 = Math.floor((phase + pad) / s)
+    const taps = a0 < f ? Math.ceil((f - a0) / s) : 0
+    const rows = phase < inSize ? Math.ceil((inSize - phase) / s) : 0
+    const before = taps - 1 - c0
+    return { phase, taps, begin: f - 1 - a0 - s * (taps - 1), rows, before, after: rows - outSize + taps - 1 - before }
+  })
+}
+
+/**
+ * dx of a strided convolution by stride phases: the input rows/columns congruent to (ph, pw) modulo the stride get
+ * their gradient from a stride-1 convolution of dy with the taps of the flipped filter of that phase. s^2 small
+ * convolutions do the work of one (a zero-dilated dy would make 3/4 of a stride-2 convolution multiply zeros);
+ * the phase results are interleaved into dx on the wasm heap.
+ */
+function stridedBackpropInput(backendName: string, backend: KernelBackendLike, dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
+  const b = backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array }
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info
+  const [n, , , co] = dy.shape
+  const ci = info.inChannels
+  const rowsPh = phases(fh, sh, info.padInfo.top, h, ho)
+  const colsPh = phases(fw, sw, info.padInfo.left, w, wo)
+  return withRunner(backendName, backend, (r) => {
+    const wT = r.transpose(r.flipSpatial(filter), [0, 1, 3, 2]) // [fh, fw, Co, Ci]
+    const parts: { p: Phase; q: Phase; dx: TensorInfo }[] = []
+    for (const p of rowsPh) {
+      for (const q of colsPh) {
+        if (p.taps === 0 || q.taps === 0 || p.rows === 0 || q.rows === 0) continue
+        const sub = r.stridedSlice(wT, [p.begin, q.begin, 0, 0], [p.begin + sh * (p.taps - 1) + 1, q.begin + sw * (q.taps - 1) + 1, co, ci], [sh, sw, 1, 1])
+        const dx = r.conv2dPadded(dy, sub, { top: p.before, bottom: p.after, left: q.before, right: q.after }, [1, 1])
+        if (dx.shape[1] !== p.rows || dx.shape[2] !== q.rows) {
+          throw new Error(`kernels/Conv2DBackpropInput: phase (${p.phase}, ${q.phase}) gave [${dx.shape}], expected ${p.rows}x${q.rows} rows`)
+        }
+        parts.push({ p, q, dx })
+      }
+    }
+    const out = b.makeOutput([n, h, w, ci], 'float32')
+    const dst = b.typedArrayFromHeap(out)
+    if (parts.length < sh * sw) dst.fill(0)
+    for (const { p, q, dx } of parts) {
+      const src = b.typedArrayFromHeap(dx)
+      const heapDst = dst.byteOffset / 4
+      const heapSrc = src.byteOffset / 4
+      const heap = new Float32Array(dst.buffer)
+      let k = heapSrc
+      for (let img = 0; img < n; img++) {
+        for (let i = 0; i < p.rows; i++) {
+          const rowBase = heapDst + ((img * h + i * sh + p.phase) * w + q.phase) * ci
+          for (let j = 0; j < q.rows; j++, k += ci) heap.copyWithin(rowBase + j * sw * ci, k, k + ci)
+        }
+      }
+    }
+    return out
   })
 }

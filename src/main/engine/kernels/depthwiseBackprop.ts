@@ -52,7 +52,7 @@ export function depthwiseConv2dNativeBackpropInputWasm(
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info
   const { inHeight: h, inWidth: w, outHeight: ho, outWidth: wo, batchSize: n } = info
   return withRunner(backendName, backend, (r) => {
-    const flipped = r.run('Reverse', { x: filter }, { dims: [0, 1] })
+    const flipped = r.flipSpatial(filter)
     const f = r.reshape(flipped, [fh, fw, c * m, 1])
     const dyD = r.dilateSpatial(dy, sh, sw)
     const effH = (fh - 1) * dh + 1

@@ -2,12 +2,16 @@
  * Registers the kernels (and the one gradient) a conv net needs to TRAIN that a tfjs backend lacks, or runs far
  * slower than it could.
  * wasm 4.22 has no Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input or UnsortedSegmentSum, and its
- * Conv2DBackpropInput and Tile are scalar loops; cpu has everything, but its UnsortedSegmentSum makes numSegments passes.
+ * Conv2DBackpropInput, Tile and StridedSlice are scalar loops and its Identity copies; cpu has everything, but its
+ * UnsortedSegmentSum makes numSegments passes. Both get fused channels-last BatchNorm kernels (batchNorm.ts).
  */
 import * as tf from '@tensorflow/tfjs'
+import { registerBatchNormKernels } from './batchNorm'
 import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'
 import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './depthwiseBackprop'
 import { registerStridedSliceGradient } from './stridedSliceGrad'
+import { makeIdentityShared } from './identity'
+import { makeStridedSliceWasm } from './stridedSlice'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -45,6 +49,8 @@ function entriesFor(backendName: TrainingKernelBackend): Entry[] {
       },
       { kernelName: 'UnsortedSegmentSum', kernelFunc: unsortedSegmentSumWasm, replace: false },
       { kernelName: 'Tile', kernelFunc: makeTileWasm(tf.getKernel('Tile', 'wasm')), replace: true },
+      { kernelName: 'StridedSlice', kernelFunc: makeStridedSliceWasm(tf.getKernel('StridedSlice', 'wasm')), replace: true },
+      { kernelName: 'Identity', kernelFunc: makeIdentityShared(tf.getKernel('Identity', 'wasm')), replace: true },
     ]
   }
   if (backendName === 'cpu') {
@@ -82,6 +88,8 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     })
     names.push(entry.kernelName)
   }
+  // fused channels-last BatchNorm (forward + gradient), used by nn/batchnorm.ts when present
+  if (backendName === 'wasm' || backendName === 'cpu') names.push(...registerBatchNormKernels(backendName))
   registered.set(backendName, names)
   return [...names]
 }
@@ -90,3 +98,4 @@ export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackp
 export { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './depthwiseBackprop'
 export { unsortedSegmentSumValues } from './unsortedSegmentSum'
 export { stridedSliceGradient } from './stridedSliceGrad'
+export { batchNormTrain, batchNormInfer, hasFastBatchNorm, registerBatchNormKernels } from './batchNorm'

@@ -59,6 +59,37 @@ export class KernelRunner {
     this.owned.length = 0
   }
 
+  /**
+   * filter[fh, fw, ...] with both spatial axes reversed: fh*fw block copies on the wasm heap (wasm's Reverse and
+   * GatherV2 are element loops: ~80-180 ms for a 3x3x512x512 filter); other backends use their Reverse kernel.
+   */
+  flipSpatial(filter: TensorInfo): TensorInfo {
+    const [fh, fw] = filter.shape
+    const taps = fh * fw
+    if (taps === 1) return filter
+    const b = this.backend as unknown as {
+      makeOutput?: (shape: number[], dtype: string) => TensorInfo
+      typedArrayFromHeap?: (t: TensorInfo) => Float32Array
+    }
+    if (!b.makeOutput || !b.typedArrayFromHeap) return this.run('Reverse', { x: filter }, { dims: [0, 1] })
+    const out = b.makeOutput(filter.shape, filter.dtype)
+    this.owned.push(out)
+    // views after makeOutput: allocating may grow (and detach) the heap buffer
+    const src = b.typedArrayFromHeap(filter)
+    const dst = b.typedArrayFromHeap(out)
+    const row = src.length / taps
+    for (let i = 0; i < taps; i++) dst.set(src.subarray(i * row, (i + 1) * row), (taps - 1 - i) * row)
+    return out
+  }
+
+  /** [M, K] x [K, N] -> [M, N] (wasm's BatchMatMul is fast only without transpose flags). */
+  matMul(a: TensorInfo, b: TensorInfo): TensorInfo {
+    const [m, k] = a.shape
+    const n = b.shape[1]
+    const out = this.run('BatchMatMul', { a: this.reshape(a, [1, m, k]), b: this.reshape(b, [1, k, n]) }, { transposeA: false, transposeB: false })
+    return this.reshape(out, [m, n])
+  }
+
   reshape(x: TensorInfo, shape: number[]): TensorInfo {
     return this.run('Reshape', { x }, { shape })
   }

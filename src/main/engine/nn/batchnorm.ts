@@ -5,6 +5,7 @@
  * in 'eval' and 'frozen' mode. See module.ts for how running-stat updates interact with tapes.
  */
 import * as tf from '@tensorflow/tfjs'
+import { batchNormInfer, batchNormTrain, hasFastBatchNorm } from '../kernels/batchNorm'
 import { Module, toForwardOptions, type BatchNormUpdate, type ModeArg } from './module'
 
 export interface BatchNorm2dOptions {
@@ -44,14 +45,30 @@ export class BatchNorm2d extends Module {
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected NHWC input with ${this.numFeatures} channels, got [${x.shape}]`)
     }
     opts.onBatchNormInput?.(this, x4)
+    // fused kernels (kernels/batchNorm.ts) where the backend has them: one pass each way instead of moments +
+    // FusedBatchNorm, whose gradient materialises activation-sized tiles of the statistics
+    const fast = hasFastBatchNorm()
     if (opts.bn !== 'train') {
-      return tf.batchNorm(x4, this.runningMean, this.runningVar, this.bias, this.weight, this.eps) as tf.Tensor4D
+      const rm = this.runningMean as tf.Tensor1D
+      const rv = this.runningVar as tf.Tensor1D
+      if (fast) return batchNormInfer(x4, rm, rv, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps) as tf.Tensor4D
+      return tf.batchNorm(x4, rm, rv, this.bias, this.weight, this.eps) as tf.Tensor4D
     }
     const [n, h, w] = x4.shape
     const count = n * h * w
     if (count < 2) throw new Error(`BatchNorm2d(${this.numFeatures}): expected more than 1 value per channel when training, got input [${x.shape}]`)
-    const { mean, variance } = tf.moments(x4, [0, 1, 2])
-    const y = tf.batchNorm(x4, mean, variance, this.bias, this.weight, this.eps) as tf.Tensor4D
+    let y: tf.Tensor4D
+    let mean: tf.Tensor1D
+    let variance: tf.Tensor1D
+    if (fast) {
+      const r = batchNormTrain(x4, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps)
+      y = r.y as tf.Tensor4D
+      mean = r.mean
+      variance = r.variance
+    } else {
+      ;({ mean, variance } = tf.moments(x4, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D })
+      y = tf.batchNorm(x4, mean, variance, this.bias, this.weight, this.eps) as tf.Tensor4D
+    }
     const meanK = tf.keep(mean) as tf.Tensor1D
     const varK = tf.keep(tf.tidy(() => variance.mul(count / (count - 1)))) as tf.Tensor1D
     const update: BatchNormUpdate = { bn: this, mean: meanK, varUnbiased: varK }

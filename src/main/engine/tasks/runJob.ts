@@ -16,6 +16,10 @@ import type { EpochEvent } from '../train/loop'
 import { evalLoader, loadExperimentSamples, trainTransformOf, type LoaderSet } from './experimentData'
 import { loadCheckpointState, saveCheckpoint } from './checkpoint'
 
+/** files in a run's folder: weights when fine-tuning began, and the final (best-epoch) weights */
+export const INITIAL_WEIGHTS = 'initial.safetensors'
+export const FINAL_WEIGHTS = 'final.safetensors'
+
 export interface RunJobRequest {
   runId: number
   spec: RunSpec
@@ -75,6 +79,7 @@ export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
   const initialState = req.resume ? loadCheckpointState(req.runDir) : null
   if (initialState) model.replaceHead(K, 'zero') // the saved weights hold the task head
   let step = initialState ? initialState.history.length * trainLoader.numBatches : 0
+  let initialSaved: Promise<void> = Promise.resolve()
   try {
     const result = await runMethod({
       model,
@@ -87,17 +92,22 @@ export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
       seed: spec.seed,
       signal: req.signal,
       initialState: initialState ?? undefined,
-      onStage: (ev) => emit({ type: 'run.stage', runId, stage: ev.stage }),
+      onStage: (ev) => {
+        emit({ type: 'run.stage', runId, stage: ev.stage })
+        // the weights fine-tuning starts from (converted BN, initial head): the reference of the distortion analysis
+        if (ev.stage === 'head-init') initialSaved = saveSafetensors(join(req.runDir, INITIAL_WEIGHTS), model.stateDict(), { arch: model.arch })
+      },
       onProgress: (ev) =>
         emit({ type: 'run.batch', runId, epoch: ev.epoch, step: step++, batch: ev.batch, batches: ev.batches ?? trainLoader.numBatches, loss: ev.loss, lr: ev.lr, imagesPerSec: ev.imagesPerSec }),
       onCheckpoint: async (state) => {
         const saved = saveCheckpoint(req.runDir, state)
         const last = state.history[state.history.length - 1]
-        emit({ type: 'run.epoch', runId, metrics: toEpochMetrics(last), checkpoint: saved })
+        emit({ type: 'run.epoch', runId, metrics: toEpochMetrics(last), imagesPerSec: last.imagesPerSec, checkpoint: saved })
       },
     })
+    await initialSaved
     if (result.status === 'completed') {
-      await saveSafetensors(join(req.runDir, 'final.safetensors'), result.weights, { arch: model.arch, classes: JSON.stringify(data.classes), method: recipe.method })
+      await saveSafetensors(join(req.runDir, FINAL_WEIGHTS), result.weights, { arch: model.arch, classes: JSON.stringify(data.classes), method: recipe.method })
     }
     if (!recipe.trainBackbone && result.status === 'completed') {
       // LP: no epochs; record its single evaluation as epoch 0

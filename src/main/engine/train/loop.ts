@@ -12,6 +12,7 @@ import { Rng, type RngState } from '../../../shared/random'
 import type { StateDict } from '../io/types'
 import type { BNNet } from '../models/types'
 import { applyBatchNormUpdates, disposeBatchNormUpdates, type BatchNormUpdate } from '../nn'
+import { gradientStep } from './accumulate'
 import { cosineLr } from './schedule'
 import { SGD, type SGDState } from './sgd'
 import { CancelledError, evaluate, type EvalResult, type TrainBatch } from './evaluate'
@@ -84,6 +85,11 @@ export interface TrainRunOptions {
   onCheckpoint?: (state: TrainState) => void | Promise<void>
   /** resume from a state given to onCheckpoint */
   initialState?: TrainState
+  /**
+   * Gradient accumulation: at most this many images per forward/backward pass (the recipe's batch is split,
+   * see accumulate.ts). In BN 'train' mode the BN statistics then follow the micro-batch (see bnBatchSize).
+   */
+  microBatch?: number
 }
 
 export interface TrainRunResult {
@@ -95,6 +101,8 @@ export interface TrainRunResult {
   selected: EvalSummary[]
   /** the model's final weights (host copy) */
   weights: StateDict
+  /** largest number of images BN normalised over in one forward pass ('train' mode; null when BN was frozen) */
+  bnBatchSize: number | null
 }
 
 function summarize(name: string, role: EvalRole, r: EvalResult): EvalSummary {
@@ -139,6 +147,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   let best: TrainState['best'] = null
   let start = 0
   const bnMode = recipe.bnMode === 'train' ? 'train' : 'frozen'
+  let bnBatchSize: number | null = null
 
   try {
     if (opts.initialState) {
@@ -172,18 +181,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
             batch++
             continue // BN batch statistics need 2+ images (PyTorch raises; drop the straggler)
           }
-          const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(b.y, 'int32'), K))
-          const kept: { hits?: tf.Tensor } = {}
-          const { value, grads } = tf.variableGrads(() => {
-            const logits = model.forward(b.x, { bn: bnMode, statUpdates: pending })
-            kept.hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(onehot, 1)), 'int32')))
-            return tf.mean(tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar
-          }, opt.variables())
-          opt.step(grads)
+          const step = gradientStep(model, b.x as tf.Tensor4D, b.y, { bn: bnMode, statUpdates: pending, variables: opt.variables(), microBatch: opts.microBatch })
+          if (bnMode === 'train') bnBatchSize = Math.max(bnBatchSize ?? 0, ...step.microBatchSizes)
+          opt.step(step.grads)
           applyBatchNormUpdates(pending)
-          const loss = (await value.data())[0]
-          const hit = (await kept.hits!.data())[0]
-          tf.dispose([value, onehot, kept.hits!, ...Object.values(grads)])
+          const loss = (await step.loss.data())[0]
+          const hit = (await step.hits.data())[0]
+          tf.dispose([step.loss, step.hits, ...Object.values(step.grads)])
           if (!Number.isFinite(loss)) throw new Error(`trainRun: loss is ${loss} at epoch ${epoch} batch ${batch} (learning rate too high? lr ${lr.backbone} / ${lr.head})`)
           const n = b.y.length
           lossSum += loss * n
@@ -235,10 +239,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       selectedEpoch = best.epoch
     }
     const sel = history.find((h) => h.epoch === selectedEpoch)
-    return { status: 'completed', history, selectedEpoch, selected: sel ? sel.evals : [], weights: model.stateDict() }
+    return { status: 'completed', history, selectedEpoch, selected: sel ? sel.evals : [], weights: model.stateDict(), bnBatchSize }
   } catch (e) {
     if (e instanceof CancelledError) {
-      return { status: 'cancelled', history, selectedEpoch: null, selected: [], weights: model.stateDict() }
+      return { status: 'cancelled', history, selectedEpoch: null, selected: [], weights: model.stateDict(), bnBatchSize }
     }
     throw e
   } finally {

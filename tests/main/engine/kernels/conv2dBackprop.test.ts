@@ -32,6 +32,12 @@ cases.push({ batch: 3, h: 8, w: 11, cin: 4, cout: 2, f: 3, strides: [1, 2], pad:
 cases.push({ batch: 2, h: 7, w: 7, cin: 2, cout: 3, f: 3, strides: [2, 2], pad: 1 })
 cases.push({ batch: 1, h: 10, w: 9, cin: 5, cout: 4, f: 5, strides: [2, 2], pad: [[0, 0], [1, 2], [0, 3], [0, 0]] })
 cases.push({ batch: 4, h: 32, w: 32, cin: 8, cout: 8, f: 3, strides: [2, 2], pad: 'same' })
+// stride phases without taps (f < s), f = s, stride 3, even filters with asymmetric 'same' padding, 1x1 subsampling
+cases.push({ batch: 2, h: 10, w: 9, cin: 3, cout: 4, f: 1, strides: [3, 3], pad: 'same' })
+cases.push({ batch: 2, h: 9, w: 10, cin: 4, cout: 3, f: 2, strides: [2, 2], pad: 'valid' })
+cases.push({ batch: 1, h: 11, w: 12, cin: 2, cout: 5, f: 3, strides: [3, 3], pad: 1 })
+cases.push({ batch: 2, h: 8, w: 7, cin: 3, cout: 3, f: 4, strides: [2, 2], pad: 'same' })
+cases.push({ batch: 3, h: 9, w: 9, cin: 6, cout: 5, f: 1, strides: [2, 2], pad: 'valid' })
 
 function label(c: Case): string {
   return `N${c.batch} ${c.h}x${c.w} ${c.cin}->${c.cout} f${c.f} s${c.strides} pad ${JSON.stringify(c.pad)}`

@@ -1,0 +1,292 @@
+/**
+ * Channels-last BatchNorm kernels (and their gradients) for the wasm and cpu backends, written as single-pass
+ * loops straight over the backend's memory (the wasm heap or the cpu backend's arrays), accumulating in float64.
+ *
+ * Why: tfjs-core builds training-mode BN from moments (Mean, Sub, Square, Mean: each a transpose + reduce on wasm)
+ * and FusedBatchNorm, whose gradient tiles the variance to the activation's size and reduces with Sum; on ResNet-20
+ * (batch 64) that was ~45% of a wasm training step. Here a training-mode forward reads x twice and writes y once,
+ * and the backward reads dy and x twice and writes dx once.
+ *
+ * Kernels (x [..., C] float32, per-channel vectors [C]):
+ *   BatchNormTrainNHWC      {x, scale, offset}, {epsilon} -> [y, mean, variance]   (batch statistics, biased variance)
+ *   BatchNormTrainNHWCGrad  {dy, x, scale, mean, variance}, {epsilon} -> [dx, dscale, doffset]
+ *   BatchNormInferNHWC      {x, mean, variance, scale, offset}, {epsilon} -> y      (given statistics)
+ *   BatchNormInferNHWCGrad  {dy, x, mean, variance, scale}, {epsilon} -> [dx, dscale, doffset]
+ * The batch statistics returned by the training forward are treated as constants by the gradient (they only feed
+ * the running-stat update, which PyTorch does under no_grad); the given statistics of the inference kernel get no
+ * gradient (zeros), as PyTorch's running_mean / running_var buffers get none.
+ */
+import * as tf from '@tensorflow/tfjs'
+import type { TensorInfo } from './util'
+import { wasmLoops } from './wasm/bnSimd'
+
+export const BN_TRAIN = 'BatchNormTrainNHWC'
+export const BN_TRAIN_GRAD = 'BatchNormTrainNHWCGrad'
+export const BN_INFER = 'BatchNormInferNHWC'
+export const BN_INFER_GRAD = 'BatchNormInferNHWCGrad'
+
+type Attrs = { epsilon: number }
+
+type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }
+
+/**
+ * The three loops every kernel here is made of, over x viewed as [rows, c] (channels last), on one backend's memory.
+ * Sums accumulate in float64; coefficient vectors are float32 [c].
+ */
+export interface ChannelLoops {
+  /** a new float32 output of `shape` */
+  output(shape: number[]): TensorInfo
+  /** the values of a (small) tensor; call after the outputs are allocated (a wasm heap growth detaches views) */
+  read(t: TensorInfo): Float32Array
+  /** s[k] = sum_i (x[i,k] - center[k]), t[k] = sum_i (x[i,k] - center[k])^2 */
+  sums(x: TensorInfo, center: Float32Array): { s: Float64Array; t: Float64Array }
+  /** s[k] = sum_i o[i,k], t[k] = sum_i o[i,k] * (x[i,k] - center[k]) */
+  dotSums(x: TensorInfo, o: TensorInfo, center: Float32Array): { s: Float64Array; t: Float64Array }
+  /** out = x * a + b per channel, plus y * g when given */
+  affine(out: TensorInfo, x: TensorInfo, a: Float32Array, b: Float32Array, y?: TensorInfo, g?: Float32Array): void
+}
+
+/** The loops in plain JavaScript over Float32Arrays (the cpu backend; wasm when c is not a multiple of 4). */
+export function jsLoops(view: (t: TensorInfo) => Float32Array, output: (shape: number[]) => TensorInfo): ChannelLoops {
+  return {
+    output,
+    read: view,
+    sums(xInfo, center) {
+      const x = view(xInfo)
+      const c = center.length
+      const s = new Float64Array(c)
+      const t = new Float64Array(c)
+      for (let k = 0; k < c; k++) {
+        const ck = center[k]
+        let a = 0
+        let b = 0
+        for (let i = k; i < x.length; i += c) {
+          const d = x[i] - ck
+          a += d
+          b += d * d
+        }
+        s[k] = a
+        t[k] = b
+      }
+      return { s, t }
+    },
+    dotSums(xInfo, oInfo, center) {
+      const x = view(xInfo)
+      const o = view(oInfo)
+      const c = center.length
+      const s = new Float64Array(c)
+      const t = new Float64Array(c)
+      for (let k = 0; k < c; k++) {
+        const ck = center[k]
+        let a = 0
+        let b = 0
+        for (let i = k; i < x.length; i += c) {
+          a += o[i]
+          b += o[i] * (x[i] - ck)
+        }
+        s[k] = a
+        t[k] = b
+      }
+      return { s, t }
+    },
+    affine(outInfo, xInfo, a, b, yInfo, g) {
+      const out = view(outInfo)
+      const x = view(xInfo)
+      const c = a.length
+      const y = yInfo ? view(yInfo) : null
+      for (let k = 0; k < c; k++) {
+        const ak = a[k]
+        const bk = b[k]
+        if (y && g) {
+          const gk = g[k]
+          for (let i = k; i < x.length; i += c) out[i] = y[i] * gk + x[i] * ak + bk
+        } else {
+          for (let i = k; i < x.length; i += c) out[i] = x[i] * ak + bk
+        }
+      }
+    },
+  }
+}
+
+function cpuLoops(backend: unknown): ChannelLoops {
+  const b = backend as {
+    data: { get(id: object): { values: Float32Array } }
+    makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo
+  }
+  return jsLoops(
+    (t) => b.data.get(t.dataId).values,
+    (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape))),
+  )
+}
+
+function check(kernel: string, x: TensorInfo, vectors: Record<string, TensorInfo>, others: Record<string, TensorInfo> = {}): number {
+  const c = x.shape[x.shape.length - 1]
+  if (x.shape.length < 2) throw new Error(`kernels/${kernel}: x must be channels-last with rank >= 2, got [${x.shape}]`)
+  for (const [name, t] of Object.entries({ x, ...vectors, ...others })) {
+    if (t.dtype !== 'float32') throw new Error(`kernels/${kernel}: ${name} must be float32, got ${t.dtype}`)
+  }
+  for (const [name, t] of Object.entries(vectors)) {
+    if (t.shape.length !== 1 || t.shape[0] !== c) throw new Error(`kernels/${kernel}: ${name} must have shape [${c}], got [${t.shape}]`)
+  }
+  for (const [name, t] of Object.entries(others)) {
+    if (!tf.util.arraysEqual(t.shape, x.shape)) throw new Error(`kernels/${kernel}: ${name} has shape [${t.shape}] but x has [${x.shape}]`)
+  }
+  if (tf.util.sizeFromShape(x.shape) === 0) throw new Error(`kernels/${kernel}: x [${x.shape}] is empty`)
+  return c
+}
+
+/** Kernel functions over the loops `loopsFor(backend, channels)` provides. */
+export function makeBatchNormKernels(loopsFor: (backend: unknown, c: number) => ChannelLoops): Record<string, (args: KArgs) => TensorInfo | TensorInfo[]> {
+  return {
+    [BN_TRAIN]: ({ inputs, backend, attrs }) => {
+      const { x, scale, offset } = inputs as Record<string, TensorInfo>
+      const c = check(BN_TRAIN, x, { scale, offset })
+      const eps = (attrs as Attrs).epsilon
+      const L = loopsFor(backend, c)
+      const outs = [L.output(x.shape), L.output([c]), L.output([c])]
+      // sums shifted by the first row, in float64: no catastrophic cancellation in E[d^2] - E[d]^2
+      const first = L.read(x).slice(0, c)
+      const { s, t } = L.sums(x, first)
+      const g = L.read(scale)
+      const b = L.read(offset)
+      const m = tf.util.sizeFromShape(x.shape) / c
+      const a = new Float32Array(c)
+      const shift = new Float32Array(c)
+      const meanOut = L.read(outs[1])
+      const varOut = L.read(outs[2])
+      for (let k = 0; k < c; k++) {
+        const d = s[k] / m
+        const mean = first[k] + d
+        const variance = Math.max(0, t[k] / m - d * d)
+        meanOut[k] = mean
+        varOut[k] = variance
+        a[k] = g[k] / Math.sqrt(variance + eps)
+        shift[k] = b[k] - mean * a[k]
+      }
+      L.affine(outs[0], x, a, shift)
+      return outs
+    },
+    [BN_TRAIN_GRAD]: ({ inputs, backend, attrs }) => {
+      const { dy, x, scale, mean, variance } = inputs as Record<string, TensorInfo>
+      const c = check(BN_TRAIN_GRAD, x, { scale, mean, variance }, { dy })
+      const eps = (attrs as Attrs).epsilon
+      const L = loopsFor(backend, c)
+      const outs = [L.output(x.shape), L.output([c]), L.output([c])]
+      const mu = L.read(mean).slice()
+      const { s: sdy, t: sdyx } = L.dotSums(x, dy, mu)
+      const g = L.read(scale)
+      const v = L.read(variance)
+      const m = tf.util.sizeFromShape(x.shape) / c
+      // dx = g*r*(dy - mean(dy) - xhat*mean(dy*xhat)), xhat = (x - mu)*r, r = 1/sqrt(v + eps)  =  k1*dy + k2*x + k3
+      const k1 = new Float32Array(c)
+      const k2 = new Float32Array(c)
+      const k3 = new Float32Array(c)
+      const dscale = L.read(outs[1])
+      const doffset = L.read(outs[2])
+      for (let k = 0; k < c; k++) {
+        const r = 1 / Math.sqrt(v[k] + eps)
+        const c1 = g[k] * r
+        const c2 = (-g[k] * r * r * r * sdyx[k]) / m
+        k1[k] = c1
+        k2[k] = c2
+        k3[k] = (-c1 * sdy[k]) / m - c2 * mu[k]
+        dscale[k] = sdyx[k] * r
+        doffset[k] = sdy[k]
+      }
+      L.affine(outs[0], x, k2, k3, dy, k1)
+      return outs
+    },
+    [BN_INFER]: ({ inputs, backend, attrs }) => {
+      const { x, mean, variance, scale, offset } = inputs as Record<string, TensorInfo>
+      const c = check(BN_INFER, x, { mean, variance, scale, offset })
+      const eps = (attrs as Attrs).epsilon
+      const L = loopsFor(backend, c)
+      const out = L.output(x.shape)
+      const [mu, v, g, b] = [mean, variance, scale, offset].map((t) => L.read(t))
+      const a = new Float32Array(c)
+      const shift = new Float32Array(c)
+      for (let k = 0; k < c; k++) {
+        a[k] = g[k] / Math.sqrt(v[k] + eps)
+        shift[k] = b[k] - mu[k] * a[k]
+      }
+      L.affine(out, x, a, shift)
+      return out
+    },
+    [BN_INFER_GRAD]: ({ inputs, backend, attrs }) => {
+      const { dy, x, mean, variance, scale } = inputs as Record<string, TensorInfo>
+      const c = check(BN_INFER_GRAD, x, { mean, variance, scale }, { dy })
+      const eps = (attrs as Attrs).epsilon
+      const L = loopsFor(backend, c)
+      const outs = [L.output(x.shape), L.output([c]), L.output([c])]
+      const mu = L.read(mean).slice()
+      const { s: sdy, t: sdyx } = L.dotSums(x, dy, mu)
+      const v = L.read(variance)
+      const g = L.read(scale)
+      const a = new Float32Array(c)
+      const dscale = L.read(outs[1])
+      const doffset = L.read(outs[2])
+      for (let k = 0; k < c; k++) {
+        const r = 1 / Math.sqrt(v[k] + eps)
+        a[k] = g[k] * r
+        dscale[k] = sdyx[k] * r
+        doffset[k] = sdy[k]
+      }
+      L.affine(outs[0], dy, a, new Float32Array(c))
+      return outs
+    },
+  }
+}
+
+let gradientsRegistered = false
+
+function registerGradients(): void {
+  if (gradientsRegistered) return
+  gradientsRegistered = true
+  tf.registerGradient({
+    kernelName: BN_TRAIN,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor
+      const [x, scale, mean, variance] = saved
+      const [dx, dscale, doffset] = tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, scale, mean, variance }, attrs) as tf.Tensor[]
+      return { x: () => dx, scale: () => dscale, offset: () => doffset }
+    },
+  })
+  tf.registerGradient({
+    kernelName: BN_INFER,
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved
+      const [dx, dscale, doffset] = tf.engine().runKernel(BN_INFER_GRAD, { dy: dy as tf.Tensor, x, mean, variance, scale }, attrs) as tf.Tensor[]
+      return { x: () => dx, scale: () => dscale, offset: () => doffset, mean: () => tf.zerosLike(mean), variance: () => tf.zerosLike(variance) }
+    },
+  })
+}
+
+/** Registers the four kernels on `backendName` ('wasm' or 'cpu') and their gradients. Returns the kernel names. */
+export function registerBatchNormKernels(backendName: 'wasm' | 'cpu'): string[] {
+  registerGradients()
+  const kernels = makeBatchNormKernels(backendName === 'wasm' ? wasmLoops : cpuLoops)
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
+    if (tf.getKernel(kernelName, backendName)) continue
+    tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc })
+  }
+  return Object.keys(kernels)
+}
+
+/** True when the active backend has the fused BN kernels (else callers use tf.moments + tf.batchNorm). */
+export function hasFastBatchNorm(): boolean {
+  return tf.getKernel(BN_TRAIN, tf.getBackend()) != null
+}
+
+/** Training-mode BN over every axis but the last: y and the batch mean and biased variance. */
+export function batchNormTrain(x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const [y, mean, variance] = tf.engine().runKernel(BN_TRAIN, { x, scale, offset }, { epsilon }) as tf.Tensor[]
+  return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D }
+}
+
+/** BN with given statistics (eval / frozen mode); differentiable in x, scale and offset. */
+export function batchNormInfer(x: tf.Tensor, mean: tf.Tensor1D, variance: tf.Tensor1D, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): tf.Tensor {
+  return tf.engine().runKernel(BN_INFER, { x, mean, variance, scale, offset }, { epsilon }) as tf.Tensor
+}
