@@ -1,6 +1,6 @@
 /** Registry of `daft` sub-commands. Each lives in its own module and uses the engine/services directly. */
 import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from './engineCommands'
-import { cancelCommand, compareCommand, resumeCommand, runCommand, runsCommand } from './storeCommands'
+import { analyzeCommand, cancelCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
 
 export interface Command {
   summary: string
@@ -18,6 +18,8 @@ export const COMMANDS: Record<string, Command> = {
   compare: compareCommand,
   resume: resumeCommand,
   cancel: cancelCommand,
+  analyze: analyzeCommand,
+  robustness: robustnessCommand,
 }
 
 export function usage(): string {

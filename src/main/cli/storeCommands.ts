@@ -20,6 +20,8 @@ import { createExperimentService } from '../services/experiments'
 import { ensureDemoProject } from '../services/projects'
 import { DEMO_MODEL_FILE, demoDataDir } from '../services/demo'
 import { generateDemoData } from '../demo/generate'
+import { getAnalysis } from '../store/analysis'
+import { analyzeAndStore, galleryService, robustnessService } from '../services/analysis'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** engine entry next to this file when built (out/main/engine.js), else the TypeScript source */
@@ -192,6 +194,77 @@ export const cancelCommand: Command = {
       return cancelled ? 0 : 1
     } finally {
       db.close()
+    }
+  },
+}
+
+const ANALYZE_USAGE = 'analyze RUN [--k 4] [--recompute] [--data-dir DIR] [--json]'
+export const analyzeCommand: Command = {
+  summary: 'feature similarity, per-layer relative change, lowest/highest images per class',
+  usage: ANALYZE_USAGE,
+  async run(args) {
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, k: { type: 'string' }, recompute: { type: 'boolean' } }, ANALYZE_USAGE)
+    const runId = Number(positionals[0])
+    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${ANALYZE_USAGE}`)
+    const k = Number(values.k ?? 4)
+    const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
+    try {
+      await app.engineReady
+      const ctx = { db: app.db, engine: app.engine, events: app.events, dataDir: defaultDataDir(values['data-dir'] as string | undefined) }
+      const analysis = (!values.recompute && getAnalysis(app.db, runId)) || (await analyzeAndStore(ctx, runId))
+      const galleries = analysis.sets.map((s) => galleryService(app.db, runId, s.set, k))
+      out(!!values.json, { analysis, galleries }, () => {
+        const lines = [`run #${runId} ${analysis.method}: feature distortion (pretrained vs fine-tuned features, eval mode)`]
+        for (const s of analysis.sets) {
+          lines.push(
+            `  ${s.set.padEnd(10)} n=${s.n}  cosine ${s.cosine.mean.toFixed(4)} ± ${s.cosine.std.toFixed(4)}  L2 ${s.l2.mean.toFixed(4)} ± ${s.l2.std.toFixed(4)}  acc ${pct(s.accuracyBefore)} -> ${pct(s.accuracyAfter)}${s.convertedCheck ? `  converted features max rel. err ${s.convertedCheck.maxRelError.toExponential(1)}` : ''}`,
+          )
+        }
+        lines.push('relative change ||W_after - W_start|| / ||W_start|| (start = weights when fine-tuning began):')
+        for (const r of analysis.relativeChange.start) lines.push(`  ${r.name.padEnd(34)} ${r.stage.padEnd(9)} ${r.value === null ? 'n/a' : r.value.toExponential(3)}`)
+        for (const g of galleries) {
+          lines.push(`${g.set}: ${k} lowest / highest cosine per class`)
+          for (const c of g.perClass) {
+            lines.push(`  ${c.className.padEnd(10)} lowest  ${c.lowest.map((i) => `${i.cosine.toFixed(3)} ${i.path}`).join(' | ')}`)
+            lines.push(`  ${''.padEnd(10)} highest ${c.highest.map((i) => `${i.cosine.toFixed(3)} ${i.path}`).join(' | ')}`)
+          }
+        }
+        return lines.join('\n')
+      })
+      return 0
+    } finally {
+      await app.close()
+    }
+  },
+}
+
+const ROBUST_USAGE = 'robustness RUN [--limit 500] [--recompute] [--data-dir DIR] [--json]'
+export const robustnessCommand: Command = {
+  summary: 'corruption error per corruption (15 x 5 severities) and mCE',
+  usage: ROBUST_USAGE,
+  async run(args) {
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, limit: { type: 'string' }, recompute: { type: 'boolean' } }, ROBUST_USAGE)
+    const runId = Number(positionals[0])
+    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${ROBUST_USAGE}`)
+    const dataDir = defaultDataDir(values['data-dir'] as string | undefined)
+    const app = openApp(dataDir)
+    const bar = progressBar(!values.json)
+    app.engine.on('event', (ev: { type: string; done?: number; total?: number }) => {
+      if (ev.type === 'progress') bar('corruptions', ev.done!, ev.total!)
+    })
+    try {
+      await app.engineReady
+      const r = await robustnessService({ db: app.db, engine: app.engine, events: app.events, dataDir }, runId, { recompute: !!values.recompute, limit: values.limit ? Number(values.limit) : undefined })
+      out(!!values.json, r, () =>
+        [
+          `run #${runId}: ${r.images} ID test images, clean error ${pct(r.cleanError)}, mCE ${pct(r.mCE)}`,
+          ...r.corruptions.map((c) => `  ${c.name.padEnd(18)} CE ${pct(c.ce)}   by severity ${c.errors.map((e) => pct(e)).join(' ')}`),
+          r.note,
+        ].join('\n'),
+      )
+      return 0
+    } finally {
+      await app.close()
     }
   },
 }
