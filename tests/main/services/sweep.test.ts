@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openStore } from '../../../src/main/store/db'
+import * as runs from '../../../src/main/store/runs'
+import { advanceSweep, createExperimentService, planRuns } from '../../../src/main/services/experiments'
+import { ensureDemoProject } from '../../../src/main/services/projects'
+import { startApp } from '../../../src/main/app'
+import { forkSpawner } from '../../../src/main/jobs/forkSpawner'
+import { defaultRecipe } from '../../../src/shared/recipes'
+import type { ExperimentSpec } from '../../../src/shared/experiments'
+import { CIFAR_RESNET, DIGITS, ROOT } from '../../helpers/paths'
+
+const dirs: string[] = []
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'daft-sweep-'))
+  dirs.push(d)
+  return d
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+const baseSpec = (methods: ExperimentSpec['methods'], sweep: ExperimentSpec['sweep'], seeds = [0, 1]): ExperimentSpec => ({
+  name: 'sweep',
+  model: { path: join(CIFAR_RESNET, 'resnet20-12fca82f.th') },
+  data: { id: { root: join(DIGITS, 'mnist_m'), limits: { train: 200, val: 100, test: 100 } }, valFraction: 0.1, ood: { usps: { root: join(DIGITS, 'usps'), limit: 100 } }, size: 32, normalize: 'imagenet', augment: [] },
+  methods,
+  seeds,
+  sweep,
+})
+
+describe('sweep planning and selection (real store, results written as a run would)', () => {
+  it("DAFT's two-step sweep: eta_theta with eta_w fixed, then eta_w at the best eta_theta, then finals over seeds", () => {
+    const db = openStore(tmp())
+    const daft = { ...defaultRecipe('DAFT'), epochs: 1 }
+    const spec = baseSpec([daft], { lr: { DAFT: [0.1, 0.01, 0.001] }, daftHeadLr: [10, 3, 0.3], sweepSeed: 0 })
+    expect(planRuns(spec).map((r) => [r.role, r.recipe.lr.backbone, r.recipe.lr.head])).toEqual([
+      ['sweep', 0.1, 1],
+      ['sweep', 0.01, 1],
+      ['sweep', 0.001, 1],
+    ])
+    const { experimentId, runIds } = createExperimentService(db, ensureDemoProject(db), spec)
+    const finish = (id: number, val: number): void => runs.finishRun(db, id, 'succeeded', { bestEpoch: 0, final: { 'id-val': val, 'id-test': val } })
+    finish(runIds[0], 0.5)
+    expect(advanceSweep(db, experimentId)).toEqual([]) // step 1 still running
+    finish(runIds[1], 0.8)
+    finish(runIds[2], 0.6)
+    const step2 = advanceSweep(db, experimentId)
+    const list = () => runs.listRuns(db, { experimentId })
+    expect(list().filter((r) => step2.includes(r.id)).map((r) => [r.role, r.lr.backbone, r.lr.head])).toEqual([
+      ['sweep', 0.01, 10],
+      ['sweep', 0.01, 3],
+      ['sweep', 0.01, 0.3],
+    ])
+    finish(step2[0], 0.7)
+    finish(step2[1], 0.9)
+    finish(step2[2], 0.85)
+    const finals = advanceSweep(db, experimentId)
+    expect(list().filter((r) => finals.includes(r.id)).map((r) => [r.role, r.seed, r.lr.backbone, r.lr.head])).toEqual([
+      ['final', 0, 0.01, 3],
+      ['final', 1, 0.01, 3],
+    ])
+    expect(advanceSweep(db, experimentId)).toEqual([])
+    db.close()
+  })
+})
+
+describe('a real sweep: 2 learning rates x 2 seeds on a digits subset', () => {
+  it('selects on ID val, reruns the best over the seeds and reports mean ± std', async () => {
+    const dataDir = tmp()
+    const app = startApp({ dataDir, mode: 'cli', resourcesDir: join(ROOT, 'resources'), skipDemo: true, skipAnalysis: true, spawner: forkSpawner({ entry: join(ROOT, 'src', 'main', 'engine', 'worker.ts') }) })
+    try {
+      await app.engineReady
+      const ft = { ...defaultRecipe('FT'), epochs: 1, earlyStopping: false }
+      const { experimentId } = await app.services['experiments.create']({ projectId: 1, spec: baseSpec([ft], { lr: { FT: [0.01, 0.001] }, sweepSeed: 0 }) })
+      await new Promise((r) => setTimeout(r, 50))
+      await app.runner.idle()
+      const all = await app.services['runs.list']({ experimentId })
+      expect(all.map((r) => [r.role, r.seed, r.status])).toEqual([
+        ['sweep', 0, 'succeeded'],
+        ['sweep', 0, 'succeeded'],
+        ['final', 0, 'succeeded'],
+        ['final', 1, 'succeeded'],
+      ])
+      const sweeps = all.slice(0, 2)
+      const best = sweeps[0].final!['id-val'] >= sweeps[1].final!['id-val'] ? sweeps[0] : sweeps[1]
+      expect(all[2].lr).toEqual(best.lr)
+      const table = await app.services['experiments.compare']({ experimentId })
+      expect(table.rows).toHaveLength(1)
+      expect(table.rows[0].runs).toBe(2) // the finals only
+      expect(table.rows[0].seeds).toEqual([0, 1])
+      const vals = [all[2].final!['usps'], all[3].final!['usps']]
+      const m = (vals[0] + vals[1]) / 2
+      expect(table.rows[0].mean.usps).toBeCloseTo(m, 12)
+      expect(table.rows[0].std.usps).toBeCloseTo(Math.abs(vals[0] - vals[1]) / Math.SQRT2, 12)
+    } finally {
+      await app.close()
+    }
+  })
+})
