@@ -21,7 +21,7 @@ describe('method recipes (paper Table 1)', () => {
     const lpft = defaultRecipe('LP-FT')
     expect([lpft.headInit, lpft.bnMode, lpft.bnConversion, lpft.lr.backbone === lpft.lr.head]).toEqual(['lp', 'frozen', false, true])
     const daft = defaultRecipe('DAFT')
-    expect([daft.headInit, daft.bnMode, daft.bnConversion, daft.lr.head]).toEqual(['zero', 'train', true, 1.0])
+    expect([daft.headInit, daft.bnMode, daft.bnConversion, daft.lr.head]).toEqual(['zero', 'train', true, 0.1])
     expect(daft.lr.backbone).not.toBe(daft.lr.head)
     const lp = defaultRecipe('LP')
     expect([lp.trainBackbone, lp.headInit]).toEqual([false, 'lp'])
@@ -39,7 +39,7 @@ describe('method recipes (paper Table 1)', () => {
       expect(classifyRecipe(a.recipe), a.id).toBe('custom')
     }
     expect(byId['ft+bnconv'].bnConversion).toBe(true)
-    expect(byId['integrated-lpft']).toMatchObject({ bnConversion: false, headInit: 'zero', lr: { head: 1.0 } })
+    expect(byId['integrated-lpft']).toMatchObject({ bnConversion: false, headInit: 'zero', lr: { head: defaultRecipe('DAFT').lr.head } })
     expect(byId['lpft+bnconv']).toMatchObject({ bnConversion: true, headInit: 'lp', bnMode: 'frozen' })
   })
 
@@ -66,7 +66,7 @@ describe('method recipes (paper Table 1)', () => {
   it('parseRecipe fills defaults from the method, accepts one lr, and throws with the source name', () => {
     const r = parseRecipe({ method: 'FT', lr: 0.03, epochs: 5 }, 'demo.yaml')
     expect(r).toMatchObject({ method: 'FT', lr: { backbone: 0.03, head: 0.03 }, epochs: 5, headInit: 'random', batchSize: 64 })
-    expect(parseRecipe({ method: 'DAFT', lr: { backbone: 0.001 } }).lr).toEqual({ backbone: 0.001, head: 1.0 })
+    expect(parseRecipe({ method: 'DAFT', lr: { backbone: 0.001 } }).lr).toEqual({ backbone: 0.001, head: 0.1 })
     expect(() => parseRecipe({ method: 'FT', epochs: -1, momentum: 2 }, 'demo.yaml')).toThrow(/^demo\.yaml: invalid recipe:\n {2}epochs.*\n {2}momentum/)
     expect(() => parseRecipe({ method: 'XT' }, 'demo.yaml')).toThrow(/demo\.yaml: method/)
   })

@@ -3,18 +3,19 @@ import { defaultRecipe } from '../../../src/shared/recipes'
 import { resolveExperiment } from '../../../src/shared/experiments'
 import type { DatasetSummary, ModelSummary } from '../../../src/shared/types'
 import { buildExperimentSpec, imagesPerEpoch, parseSeeds, type DataForm } from '../../../src/renderer/src/lib/experimentForm'
-import { parseAnalysisFile } from '../../../src/renderer/src/lib/analysisData'
 
 const ds = (id: number, name: string, counts: Record<string, number>): DatasetSummary => ({ id, projectId: 1, name, root: `/data/${name}`, classes: ['a', 'b'], counts, skipped: 0, createdAt: '' })
 const datasets = [ds(1, 'cifar', { train: 900, test: 200 }), ds(2, 'cifar10.1', { test: 150 }), ds(3, 'stl', { train: 50, val: 20, test: 80 })]
 const model = { id: 7, path: '/m/resnet20.th', arch: 'cifar_resnet20' } as ModelSummary
-const form: DataForm = { idDatasetId: 1, oodIds: [2, 3], size: 32, normalize: 'imagenet', augment: '', valFraction: 0.1, trainLimit: null }
+const form: DataForm = { idDatasetId: 1, oodIds: [2, 3], size: 32, normalize: 'imagenet', augment: '', valFraction: 0.1, trainLimit: null, evalLimit: null }
 
 describe('New-experiment form', () => {
   it('counts train images after the val hold-out and eval images over ID val/test and OOD sets', () => {
     expect(imagesPerEpoch(datasets, form)).toEqual({ train: 810, eval: 90 + 200 + 150 + 80 })
     expect(imagesPerEpoch(datasets, { ...form, trainLimit: 100 }).train).toBe(100)
     expect(imagesPerEpoch(datasets, { ...form, idDatasetId: 3, oodIds: [] })).toEqual({ train: 50, eval: 100 })
+    // an eval limit caps every evaluation set separately: val 90, test 100, OOD 100 + 80
+    expect(imagesPerEpoch(datasets, { ...form, evalLimit: 100 }).eval).toBe(90 + 100 + 100 + 80)
   })
   it('parses seeds and rejects negatives, fractions and duplicates', () => {
     expect(parseSeeds('0, 1 2')).toEqual({ seeds: [0, 1, 2], errors: [] })
@@ -35,24 +36,25 @@ describe('New-experiment form', () => {
     expect(again.errors).toEqual([])
     expect(again.spec!.methods).toEqual(methods)
   })
+  it('puts train and eval limits on the ID sets and every OOD set', () => {
+    const r = buildExperimentSpec({ name: 'x', model, datasets, data: { ...form, trainLimit: 500, evalLimit: 100 }, augmentOps: [], methods: [defaultRecipe('DAFT')], seeds: [0] })
+    expect(r.errors).toEqual([])
+    expect(r.spec!.data.id).toEqual({ root: '/data/cifar', limits: { train: 500, val: 100, test: 100 } })
+    expect(r.spec!.data.ood.stl).toEqual({ root: '/data/stl', limit: 100 })
+    expect(resolveExperiment({ ...r.spec!, methods: r.spec!.methods.map((m) => ({ ...m })) }).errors).toEqual([])
+  })
+  it('asks for a label when two methods would share a name in Compare', () => {
+    const base = { name: 'x', model, datasets, data: form, augmentOps: [], seeds: [0] }
+    const twoDaft = [defaultRecipe('DAFT'), { ...defaultRecipe('DAFT'), headInit: 'random' as const, method: 'custom' as const }, { ...defaultRecipe('DAFT'), lr: { backbone: 1e-3, head: 1e-2 } }]
+    expect(buildExperimentSpec({ ...base, methods: twoDaft }).errors).toEqual([`methods: two methods are both called 'DAFT'; give one a label so Compare can tell them apart`])
+    const labelled = [twoDaft[0], { ...twoDaft[2], label: 'DAFT (high lr)' }]
+    const r = buildExperimentSpec({ ...base, methods: labelled })
+    expect(r.errors).toEqual([])
+    expect(r.spec!.methods.map((m) => m.label)).toEqual([undefined, 'DAFT (high lr)'])
+  })
   it('lists every form problem instead of building', () => {
     const r = buildExperimentSpec({ name: '', model: null, datasets, data: { ...form, idDatasetId: null, size: 4, valFraction: 1 }, augmentOps: [], methods: [], seeds: [], recipeProblems: 2 })
     expect(r.spec).toBeUndefined()
     expect(r.errors.map((e) => e.split(':')[0])).toEqual(['name', 'model', 'ID dataset', 'size', 'validation share', 'methods', 'seeds', 'methods'])
-  })
-})
-
-describe('analysis file', () => {
-  it('accepts a well-formed file', () => {
-    const text = JSON.stringify({ relChange: { layers: [{ name: 'bn1', stage: 'stem' }], quantities: { weight: [{ method: 'FT', values: [0.1] }] } }, gallery: { lowest: [{ path: '/a.png', similarity: 0.1 }], highest: [] } })
-    const r = parseAnalysisFile(text, 'a.json')
-    expect(r.errors).toEqual([])
-    expect(r.data!.relChange!.layers).toHaveLength(1)
-  })
-  it('names the file and each problem', () => {
-    expect(parseAnalysisFile('{', 'x.json').errors[0]).toMatch(/^x\.json: not valid JSON/)
-    const r = parseAnalysisFile(JSON.stringify({ relChange: { layers: [{ name: 'bn1', stage: 'stem' }], quantities: { weight: [{ method: 'FT', values: [0.1, 0.2] }] } }, similarity: { sets: [{ name: 'FT' }] } }), 'y.json')
-    expect(r.errors).toEqual(['y.json: relChange.quantities.weight[0] (FT): 2 values for 1 layers', 'y.json: similarity.sets[0]: expected { name: string, values: number[] }'])
-    expect(parseAnalysisFile('{}', 'z.json').errors).toEqual(['z.json: has none of relChange, similarity, gallery'])
   })
 })

@@ -50,6 +50,15 @@ export function histogramPoints(h: HistogramData): [number, number][] {
   return h.counts.map((c, i) => [(h.edges[i] + h.edges[i + 1]) / 2, total > 0 ? c / total : 0])
 }
 
+/** Drops the empty bins at both ends (keeping one as a baseline), so a narrow distribution is not a spike in [-1, 1]. */
+export function trimEmptyBins(points: readonly [number, number][]): [number, number][] {
+  const first = points.findIndex((p) => p[1] > 0)
+  if (first < 0) return points.slice()
+  let last = points.length - 1
+  while (last > first && !(points[last][1] > 0)) last--
+  return points.slice(Math.max(0, first - 1), Math.min(points.length, last + 2))
+}
+
 /** Legend entry of one run's similarity distribution: "DAFT #12 (μ 0.981, σ 0.012)". */
 export function summaryLabel(name: string, s: Pick<ValueSummary, 'mean' | 'std'>, digits = 3): string {
   return `${name} (μ ${s.mean.toFixed(digits)}, σ ${s.std.toFixed(digits)})`

@@ -15,6 +15,8 @@ export interface DataForm {
   valFraction: number
   /** at most this many training images (stratified), null for all */
   trainLimit: number | null
+  /** at most this many images per evaluation set (ID val, ID test, each OOD set), null for all */
+  evalLimit: number | null
 }
 
 const total = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0)
@@ -29,9 +31,21 @@ export function imagesPerEpoch(datasets: readonly DatasetSummary[], f: DataForm)
   const val = 'val' in c ? c.val : Math.round(trainAll * f.valFraction)
   let train = 'val' in c ? trainAll : trainAll - val
   if (f.trainLimit !== null && f.trainLimit > 0) train = Math.min(train, f.trainLimit)
-  let evalImgs = val + (c.test ?? 0)
-  for (const o of datasets.filter((d) => f.oodIds.includes(d.id) && d.id !== id.id)) evalImgs += 'test' in o.counts ? o.counts.test : total(o.counts)
+  const cap = (n: number): number => (f.evalLimit !== null && f.evalLimit > 0 ? Math.min(n, f.evalLimit) : n)
+  let evalImgs = cap(val) + cap(c.test ?? 0)
+  for (const o of datasets.filter((d) => f.oodIds.includes(d.id) && d.id !== id.id)) evalImgs += cap('test' in o.counts ? o.counts.test : total(o.counts))
   return { train, eval: evalImgs }
+}
+
+/** The ID data reference with the train / eval limits the form sets (none when unlimited). */
+function idRef(root: string, f: DataForm): ExperimentSpec['data']['id'] {
+  const limits: { train?: number; val?: number; test?: number } = {}
+  if (f.trainLimit) limits.train = f.trainLimit
+  if (f.evalLimit) {
+    limits.val = f.evalLimit
+    limits.test = f.evalLimit
+  }
+  return Object.keys(limits).length ? { root, limits } : { root }
 }
 
 /** Integers >= 0 from "0, 1, 2"; problems as messages. */
@@ -73,21 +87,24 @@ export function buildExperimentSpec(input: {
   if (!Number.isInteger(f.size) || f.size < 8 || f.size > 1024) errors.push(`size: an integer in [8, 1024] (got ${f.size})`)
   if (!(f.valFraction > 0 && f.valFraction < 1)) errors.push(`validation share: must be in (0, 1) (got ${f.valFraction})`)
   if (f.trainLimit !== null && !(Number.isInteger(f.trainLimit) && f.trainLimit > 0)) errors.push('train limit: a positive integer, or empty for all images')
+  if (f.evalLimit !== null && !(Number.isInteger(f.evalLimit) && f.evalLimit > 0)) errors.push('eval limit: a positive integer, or empty for all images')
   if (!input.methods.length) errors.push('methods: select at least one method')
+  const names = input.methods.map((m) => m.label?.trim() || m.method)
+  for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) errors.push(`methods: two methods are both called '${n}'; give one a label so Compare can tell them apart`)
   if (!input.seeds.length) errors.push('seeds: list at least one seed')
   if (input.recipeProblems) errors.push(`methods: ${input.recipeProblems} hyperparameter problem(s), shown in red below`)
   const ood: ExperimentSpec['data']['ood'] = {}
   for (const d of input.datasets.filter((x) => f.oodIds.includes(x.id))) {
     if (d.id === f.idDatasetId) continue
     const name = d.name in ood ? `${d.name} #${d.id}` : d.name
-    ood[name] = { root: d.root }
+    ood[name] = f.evalLimit ? { root: d.root, limit: f.evalLimit } : { root: d.root }
   }
   if (errors.length || !id || !input.model) return { errors }
   const spec: ExperimentSpec = {
     name: input.name.trim(),
     model: { path: input.model.path, arch: input.model.arch },
     data: {
-      id: f.trainLimit ? { root: id.root, limits: { train: f.trainLimit } } : { root: id.root },
+      id: idRef(id.root, f),
       valFraction: f.valFraction,
       ood,
       size: f.size,
