@@ -28,7 +28,7 @@ afterAll(async () => {
 
 /** The whole view: the shell scrolls inside <main>, so the window grows to its content for the shot. */
 async function shot(name: string): Promise<void> {
-  const h = await page.evaluate(() => document.querySelector('main')?.scrollHeight ?? 0)
+  const h = await page.locator('main').evaluate((el) => el.scrollHeight)
   await page.setViewportSize({ width: 1360, height: Math.min(6000, Math.max(860, h + 60)) })
   await page.waitForTimeout(300)
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`) })

@@ -44,6 +44,12 @@ export class KernelRunner {
     return out
   }
 
+  /** Takes ownership of a TensorInfo made outside `run` (e.g. with the backend's makeOutput). */
+  adopt(t: TensorInfo): TensorInfo {
+    this.owned.push(t)
+    return t
+  }
+
   /** Marks `result` as the kernel's output and disposes every other intermediate created through this runner. */
   finish(result: TensorInfo): TensorInfo {
     for (const t of this.owned) {

@@ -1,5 +1,5 @@
 /**
- * The BatchNorm channel loops (kernels/batchNorm.ts) for tfjs-backend-wasm, in wasm SIMD (bnSimd.wat) running
+ * The BatchNorm channel loops (kernels/batchNorm.ts) for tfjs-backend-wasm, in wasm SIMD (heapLoops.wat) running
  * directly on the backend's heap: the small module imports tfjs's own WebAssembly.Memory, so tensors are read and
  * written in place (no copies). Per-channel vectors go through a scratch block from the backend's malloc.
  * Channel counts that are not a multiple of 4, or a backend whose memory cannot be found, use the JS loops.
@@ -7,47 +7,17 @@
 import * as tf from '@tensorflow/tfjs'
 import { jsLoops, type ChannelLoops } from '../batchNorm'
 import type { TensorInfo } from '../util'
-import { BN_SIMD_WASM_BASE64 } from './bnSimdBinary'
-
-/** The slice of the WebAssembly JS API used here (the node tsconfig has no DOM/WebAssembly lib types). */
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => object
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { exports: unknown }
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+import { heapLoopsFor, type HeapLoops } from './heapLoops'
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo
   typedArrayFromHeap(t: TensorInfo): Float32Array
   dataIdMap: { get(id: object): { memoryOffset: number } }
-  wasm: { asm?: { memory?: object }; _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array }
+  wasm: { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array }
 }
 
-interface SimdExports {
-  sums(x: number, center: number, s: number, t: number, m: number, c: number): void
-  dotSums(x: number, o: number, center: number, s: number, t: number, m: number, c: number): void
-  affine(out: number, x: number, a: number, b: number, y: number, g: number, m: number, c: number): void
-}
-
-const instances = new WeakMap<object, SimdExports | null>()
-
-function simdFor(b: WasmBackend): SimdExports | null {
-  let inst = instances.get(b)
-  if (inst !== undefined) return inst
-  inst = null
-  const memory = b.wasm.asm?.memory
-  if (WA && memory instanceof WA.Memory) {
-    try {
-      const bytes = Uint8Array.from(atob(BN_SIMD_WASM_BASE64), (ch) => ch.charCodeAt(0))
-      const module = new WA.Module(bytes)
-      inst = new WA.Instance(module, { env: { memory } }).exports as unknown as SimdExports
-    } catch {
-      inst = null // no SIMD in this runtime: the JS loops do the work
-    }
-  }
-  instances.set(b, inst)
-  return inst
+function simdFor(b: WasmBackend): HeapLoops | null {
+  return heapLoopsFor(b)
 }
 
 /** Whether the SIMD loops are in use on this wasm backend (for reports and tests). */
