@@ -59,6 +59,8 @@ export interface ApiOperations {
   'runs.get': { req: { runId: number; afterStep?: number }; res: { run: RunSummary; epochs: EpochMetrics[]; losses: { step: number; epoch: number; loss: number }[] } }
   'runs.cancel': { req: { runId: number }; res: { cancelled: boolean } }
   'runs.resume': { req: { runId: number }; res: { resumed: boolean } }
+  /** Writes a finished run's model: safetensors (PyTorch key names) or a TF.js layers model folder. */
+  'runs.export': { req: { runId: number; format: 'safetensors' | 'tfjs'; which?: 'final' | 'initial'; out: string }; res: { out: string; format: string; arch: string } }
 
   /** Feature-distortion analysis of a finished run (computed when the run ends); null if not computed yet. */
   'analysis.get': { req: { runId: number }; res: RunAnalysis | null }
@@ -96,6 +98,7 @@ export const API_OPERATIONS = [
   'runs.get',
   'runs.cancel',
   'runs.resume',
+  'runs.export',
   'analysis.get',
   'analysis.recompute',
   'analysis.gallery',

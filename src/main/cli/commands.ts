@@ -1,6 +1,6 @@
 /** Registry of `daft` sub-commands. Each lives in its own module and uses the engine/services directly. */
 import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from './engineCommands'
-import { analyzeCommand, cancelCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
+import { analyzeCommand, cancelCommand, exportCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
 
 export interface Command {
   summary: string
@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   cancel: cancelCommand,
   analyze: analyzeCommand,
   robustness: robustnessCommand,
+  export: exportCommand,
 }
 
 export function usage(): string {

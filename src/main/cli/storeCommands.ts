@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import type { Command } from './commands'
-import { out, parse, pct, progressBar } from './args'
+import { out, parse, pct, progressBar, required } from './args'
 import { resolveExperiment, type ExperimentFile, type RunSummary } from '../../shared/experiments'
 import { compareRuns, comparisonCsv } from '../../shared/compare'
 import type { ComparisonTable } from '../../shared/types'
@@ -262,6 +262,27 @@ export const robustnessCommand: Command = {
           r.note,
         ].join('\n'),
       )
+      return 0
+    } finally {
+      await app.close()
+    }
+  },
+}
+
+const EXPORT_USAGE = 'export RUN --out PATH [--format safetensors|tfjs] [--initial] [--data-dir DIR] [--json]'
+export const exportCommand: Command = {
+  summary: 'write a run\'s model as safetensors (PyTorch keys) or a TF.js layers model',
+  usage: EXPORT_USAGE,
+  async run(args) {
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, initial: { type: 'boolean' } }, EXPORT_USAGE)
+    const runId = Number(positionals[0])
+    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${EXPORT_USAGE}`)
+    const format = (values.format ?? 'safetensors') as 'safetensors' | 'tfjs'
+    const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
+    try {
+      await app.engineReady
+      const r = await app.services['runs.export']({ runId, format, which: values.initial ? 'initial' : 'final', out: required(values, 'out', EXPORT_USAGE) })
+      out(!!values.json, r, () => `run #${runId}: wrote ${r.format} (${r.arch}) to ${r.out}`)
       return 0
     } finally {
       await app.close()

@@ -7,6 +7,7 @@ import type { BackendInfo, BackendName } from '../../shared/types'
 import type { EpochMetrics, RunSpec } from '../../shared/experiments'
 import type { DomainShiftReport, RobustnessReport } from '../../shared/types'
 import type { AnalyzeResult } from './tasks/analyzeRun'
+import type { ExportRequest } from './tasks/exportRun'
 import type { ModelInfo } from '../store/catalog'
 import type { ShiftRequest } from './tasks/models'
 
@@ -35,6 +36,8 @@ export interface EngineOps {
   'model.shift': { req: ShiftRequest; res: DomainShiftReport }
   /** feature-distortion analysis of a finished run (needs its final weights in runDir) */
   'run.analyze': { req: { runId: number; spec: RunSpec; runDir: string; cacheDir: string }; res: AnalyzeResult }
+  /** writes a run's model as safetensors (PyTorch keys) or a TF.js layers model */
+  'run.export': { req: ExportRequest; res: { out: string; format: string; arch: string } }
   /** corruption robustness (Table 4) of a finished run */
   'run.robustness': { req: { runId: number; spec: RunSpec; runDir: string; limit?: number }; res: RobustnessReport }
 }

@@ -10,6 +10,7 @@ import { runJob } from './tasks/runJob'
 import { inspectModel, measureDomainShift } from './tasks/models'
 import { analyzeRun } from './tasks/analyzeRun'
 import { runRobustness } from './tasks/robustness'
+import { exportRun } from './tasks/exportRun'
 
 /** the backend main asked for at init; every task waits for it (a task never re-picks one) */
 let chosen: Promise<BackendInfo> | undefined
@@ -67,6 +68,10 @@ const handlers: { [K in EngineOpName]: Handler<K> } = {
   'run.analyze': async (req) => {
     await ready()
     return analyzeRun(req)
+  },
+  'run.export': async (req) => {
+    await ready()
+    return exportRun(req)
   },
   'run.robustness': async (req) => {
     await ready()

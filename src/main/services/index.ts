@@ -17,7 +17,7 @@ import { getModel, listDatasets, listModels, saveModel } from '../store/catalog'
 import * as runs from '../store/runs'
 import { getAnalysis } from '../store/analysis'
 import { analyzeAndStore, galleryService, robustnessService } from './analysis'
-import { basename, dirname } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 
 export type Services = { [K in OpName]: (req: Req<K>) => Promise<Res<K>> }
 
@@ -114,6 +114,13 @@ export function createServices(ctx: ServiceContext): Services {
     'runs.cancel': async (req) => ({ cancelled: await ctx.runner.cancel(int(req.runId, 'runId')) }),
     'runs.resume': async (req) => ({ resumed: ctx.runner.resume(int(req.runId, 'runId')) }),
 
+    'runs.export': async (req) => {
+      const runId = int(req.runId, 'runId')
+      if (runs.getRunStatus(db, runId)?.status !== 'succeeded') throw new ApiError('not_finished', `run ${runId} has not finished; only finished runs export`)
+      if (req.format !== 'safetensors' && req.format !== 'tfjs') throw new ApiError('bad_request', `format: safetensors or tfjs (got ${String(req.format)})`)
+      if (typeof req.out !== 'string' || !req.out) throw new ApiError('bad_request', 'out: the output path is required')
+      return ctx.engine.request('run.export', { spec: runs.getRunSpec(db, runId), runDir: ctx.runner.runDir(runId), format: req.format, which: req.which ?? 'final', out: resolve(req.out) })
+    },
     'analysis.get': async (req) => getAnalysis(db, int(req.runId, 'runId')),
     'analysis.recompute': async (req) => analyzeAndStore(ctx, int(req.runId, 'runId')),
     'analysis.gallery': async (req) => galleryService(db, int(req.runId, 'runId'), String(req.set), req.k),

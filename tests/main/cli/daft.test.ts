@@ -120,6 +120,17 @@ describe('daft store commands', () => {
     expect(analysis.json.analysis.sets.map((s: { set: string }) => s.set)).toEqual(['id-test', 'stroke'])
     expect(analysis.json.galleries[0].perClass[0].lowest).toHaveLength(2)
 
+    // export: safetensors with PyTorch keys (re-inspectable), and a TF.js layers model
+    const st = join(tmp, 'daft-run.safetensors')
+    expect(daft('export', String(r.json.runs[3].id), '--out', st, '--json').code).toBe(0)
+    const again = daft('inspect', '--model', st, '--arch', 'resnet8', '--json')
+    expect(again.json.numClasses).toBe(5)
+    const tfjsDir = join(tmp, 'daft-run-tfjs')
+    const ex = daft('export', String(r.json.runs[3].id), '--format', 'tfjs', '--out', tfjsDir, '--json')
+    expect(ex.code, ex.stderr).toBe(0)
+    expect(existsSync(join(tfjsDir, 'model.json'))).toBe(true)
+    expect(existsSync(join(tfjsDir, 'weights.bin'))).toBe(true)
+
     expect(daft('cancel', '999', '--json').json.error).toMatch(/run 999 does not exist/)
     expect(daft('resume', String(r.json.runs[0].id), '--json').json.error).toMatch(/only interrupted runs resume/)
     writeFileSync(join(tmp, 'bad.yaml'), 'name: x\nmethods: [XX]\n')

@@ -93,9 +93,14 @@ export function conv2DBackpropFilterWasm(
       const dst = b.dataIdMap.get(pT.dataId).memoryOffset
       const block = ci * rows * 4
       const { dilationHeight: dilH, dilationWidth: dilW } = info
+      const same = sh === 1 && sw === 1 && ho === h && wo === w
       for (let a = 0; a < fh; a++) {
         for (let bb = 0; bb < fw; bb++) {
-          loops.im2colT(src, dst + (a * fw + bb) * block, ci * n, h, w, ho, wo, a * dilH - padTop, bb * dilW - padLeft, sh, sw)
+          const at = dst + (a * fw + bb) * block
+          const dh = a * dilH - padTop
+          const dw = bb * dilW - padLeft
+          if (same) loops.im2colTSame(src, at, ci * n, h, w, dh, dw)
+          else loops.im2colT(src, at, ci * n, h, w, ho, wo, dh, dw, sh, sw)
         }
       }
       return r.reshape(r.matMul(pT, r.reshape(dy, [rows, co])), [fh, fw, ci, co])
