@@ -18,7 +18,7 @@ export const DEFAULT_DEMO_SPEC: DemoSpec = { perClass: { train: 120, test: 60 },
 
 export async function generateDemoData(dir: string, spec: DemoSpec = DEFAULT_DEMO_SPEC): Promise<{ dir: string; images: number; reused: boolean }> {
   const marker = join(dir, 'demo-data.json')
-  const want = JSON.stringify({ version: 1, spec })
+  const want = JSON.stringify({ version: 2, spec })
   if (existsSync(marker) && readFileSync(marker, 'utf8') === want) {
     return { dir, images: 0, reused: true }
   }

@@ -4,7 +4,7 @@
  *
  * styles:
  *  - source:  white filled shape on a dark background, mild noise
- *  - color:   shapes in random saturated colours on a random pale background (colour shift)
+ *  - color:   shapes in random saturated colours on a dark background of another hue (colour shift)
  *  - texture: white shapes over a striped / checkered, noisy background (texture shift)
  *  - stroke:  outlines only, thin stroke, inverted contrast (stroke + background shift)
  */
@@ -68,8 +68,8 @@ export function drawShape(label: number, style: DemoStyle, seed: number): DrawnI
   const strokeW = 0.18 + r() * 0.08
 
   const hue = r()
-  const fg = style === 'color' ? hsv(hue, 0.85, 0.9) : style === 'stroke' ? [20, 20, 30] : [235, 235, 235]
-  const bg = style === 'color' ? hsv((hue + 0.5) % 1, 0.25, 0.95) : style === 'stroke' ? [225, 220, 200] : [25, 25, 30]
+  const fg = style === 'color' ? hsv(hue, 0.85, 0.95) : style === 'stroke' ? [20, 20, 30] : [235, 235, 235]
+  const bg = style === 'color' ? hsv((hue + 0.5) % 1, 0.7, 0.3) : style === 'stroke' ? [225, 220, 200] : [25, 25, 30]
   const stripes = 2 + Math.floor(r() * 3)
   const checker = r() < 0.5
   const noiseAmp = style === 'texture' ? 40 : 12
