@@ -38,6 +38,10 @@ cases.push({ batch: 2, h: 9, w: 10, cin: 4, cout: 3, f: 2, strides: [2, 2], pad:
 cases.push({ batch: 1, h: 11, w: 12, cin: 2, cout: 5, f: 3, strides: [3, 3], pad: 1 })
 cases.push({ batch: 2, h: 8, w: 7, cin: 3, cout: 3, f: 4, strides: [2, 2], pad: 'same' })
 cases.push({ batch: 3, h: 9, w: 9, cin: 6, cout: 5, f: 1, strides: [2, 2], pad: 'valid' })
+// stride 1 with the output the input's size: the filter gradient's shifted-plane patch builder (odd/even filters)
+cases.push({ batch: 2, h: 6, w: 9, cin: 3, cout: 4, f: 2, strides: [1, 1], pad: 'same' })
+cases.push({ batch: 2, h: 7, w: 5, cin: 5, cout: 2, f: 4, strides: [1, 1], pad: 'same' })
+cases.push({ batch: 1, h: 3, w: 3, cin: 2, cout: 3, f: 5, strides: [1, 1], pad: 'same' })
 
 function label(c: Case): string {
   return `N${c.batch} ${c.h}x${c.w} ${c.cin}->${c.cout} f${c.f} s${c.strides} pad ${JSON.stringify(c.pad)}`

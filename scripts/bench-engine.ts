@@ -1,0 +1,197 @@
+/**
+ * Engine speed benchmark: training and inference images/s of the project's networks, a per-kernel profile of one
+ * ResNet-20 training step (forward and backward), peak RSS, and optionally the same cases in PyTorch.
+ *
+ *   npm run bench:engine                      per backend (wasm, cpu): ResNet-20 @32 batch 64 train / infer images/s,
+ *                                             the BN-conversion ratio (convertBatchNorm time / one eval pass over the
+ *                                             same images) and the kernel profile
+ *   npm run bench:engine -- --vs-torch        all cases on wasm and in PyTorch (/usr/bin/python3 + Debian's torch,
+ *                                             scripts/ref/bench_torch.py, 2 threads), alternating case by case, with
+ *                                             the ratio project / PyTorch
+ *   options: --json (one JSON object), --quick (tiny smoke run), --steps N, --micro-batch N (ResNet-50 training),
+ *            --models resnet20,resnet50 (run only these cases),
+ *            --no-profile, --torch-spin (leave OMP_WAIT_POLICY alone; by default PyTorch runs with PASSIVE, since
+ *            OpenMP's busy-waiting collapses 2-thread PyTorch ~6x on a shared, loaded 2-core machine)
+ * Every case runs in a fresh child process (this script with --child), so peak RSS is per case and the wasm heap
+ * (which never shrinks) starts empty.
+ */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { runChild, type CaseSpec, type ChildResult } from './bench-engine-child'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const argv = process.argv.slice(2)
+const flag = (name: string): boolean => argv.includes(`--${name}`)
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+
+interface CaseRow {
+  model: string
+  image_size: number
+  batch: number
+  mode: 'train' | 'infer'
+  micro_batch?: number
+  backend: string
+  project_img_s: number
+  torch_img_s: number | null
+  ratio: number | null
+  /** images per CPU-second (all threads of the process) and their ratio: load-independent efficiency */
+  project_cpu_img_s: number
+  torch_cpu_img_s: number | null
+  cpu_ratio: number | null
+  peak_rss_mb: number
+  torch_peak_rss_mb: number | null
+  bn_batch_size?: number | null
+  rss_after_step_mb?: number[]
+  tensors_after_step?: number[]
+  conversion_ratio?: number
+  load_avg: string
+}
+
+const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+
+function spawnProject(spec: CaseSpec): ChildResult {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(spec)], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  })
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{"result"'))
+  if (r.status !== 0 || !line) {
+    throw new Error(`bench-engine: the project case ${JSON.stringify(spec)} failed (exit ${r.status ?? r.signal}):\n${r.stderr.slice(-3000)}`)
+  }
+  return (JSON.parse(line) as { result: ChildResult }).result
+}
+
+function torchAvailable(): boolean {
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0
+}
+
+function spawnTorch(spec: CaseSpec): { img_s: number; cpu_img_s: number; peak_rss_mb: number } {
+  const args = [join(here, 'ref', 'bench_torch.py'), '--model', spec.model, '--image-size', String(spec.imageSize), '--batch', String(spec.batch), '--mode', spec.mode, '--steps', String(spec.steps), '--warmup', String(spec.warmup), '--threads', '2']
+  if (spec.microBatch) args.push('--micro-batch', String(spec.microBatch))
+  const env = flag('torch-spin') ? process.env : { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }
+  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env })
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'))
+  if (r.status !== 0 || !line) throw new Error(`bench-engine: PyTorch case ${spec.model} ${spec.mode} failed:\n${r.stderr.slice(-2000)}`)
+  return JSON.parse(line) as { img_s: number; cpu_img_s: number; peak_rss_mb: number }
+}
+
+function cases(vsTorch: boolean, quick: boolean): CaseSpec[] {
+  const steps = Number(opt('steps') ?? (quick ? 1 : 3))
+  const micro = Number(opt('micro-batch') ?? 8)
+  const base = { steps, warmup: 1, backend: 'wasm' }
+  if (quick) {
+    const list: CaseSpec[] = [
+      { ...base, model: 'resnet20', imageSize: 32, batch: 16, mode: 'train', profile: !flag('no-profile') },
+      { ...base, model: 'resnet20', imageSize: 32, batch: 16, mode: 'infer', conversion: true },
+    ]
+    if (vsTorch) list.push({ ...base, model: 'resnet18', imageSize: 64, batch: 8, mode: 'infer' }, { ...base, model: 'resnet50', imageSize: 224, batch: 2, mode: 'infer' })
+    return list
+  }
+  if (!vsTorch) {
+    // the cpu backend (plain JavaScript) is far slower (~0.08 training images/s): one step without warm-up, and
+    // training at batch 16 (a batch-64 step takes ~15 minutes there)
+    return ['wasm', 'cpu'].flatMap((backend): CaseSpec[] => {
+      const cpu = backend === 'cpu'
+      const b = cpu ? { ...base, backend, steps: 1, warmup: 0 } : { ...base, backend }
+      return [
+        { ...b, model: 'resnet20', imageSize: 32, batch: cpu ? 16 : 64, mode: 'train', profile: !cpu && !flag('no-profile') },
+        { ...b, model: 'resnet20', imageSize: 32, batch: 64, mode: 'infer', conversion: true },
+      ]
+    })
+  }
+  return [
+    { ...base, model: 'resnet20', imageSize: 32, batch: 64, mode: 'train', profile: !flag('no-profile') },
+    { ...base, model: 'resnet20', imageSize: 32, batch: 64, mode: 'infer' },
+    { ...base, model: 'resnet18', imageSize: 64, batch: 64, mode: 'train' },
+    { ...base, model: 'resnet18', imageSize: 64, batch: 64, mode: 'infer' },
+    // ResNet-50 @224: one optimizer step of 64 images, accumulated over micro-batches (wasm's 4 GB heap)
+    { ...base, model: 'resnet50', imageSize: 224, batch: 64, mode: 'train', microBatch: micro, steps: 1, warmup: 0 },
+    { ...base, model: 'resnet50', imageSize: 224, batch: 8, mode: 'infer' },
+  ]
+}
+
+function fmt(v: number | null | undefined, digits = 1): string {
+  return v == null ? '-' : v.toFixed(digits)
+}
+
+async function main(): Promise<void> {
+  const childSpec = opt('child')
+  if (childSpec) {
+    const result = await runChild(JSON.parse(childSpec) as CaseSpec)
+    process.stdout.write(JSON.stringify({ result }) + '\n')
+    return
+  }
+  const json = flag('json')
+  const vsTorch = flag('vs-torch')
+  const log = (s: string): void => {
+    if (!json) console.log(s)
+    else process.stderr.write(s + '\n')
+  }
+  const withTorch = vsTorch && torchAvailable()
+  if (vsTorch && !withTorch) log('PyTorch is not available to /usr/bin/python3: printing the project side only')
+  const rows: CaseRow[] = []
+  const profiles: Record<string, unknown> = {}
+  log(`load average at start: ${loadavg()}`)
+  const only = opt('models')?.split(',')
+  for (const spec of cases(vsTorch, flag('quick')).filter((c) => !only || only.includes(c.model))) {
+    const label = `${spec.model} ${spec.imageSize}x${spec.imageSize} batch ${spec.batch}${spec.microBatch ? ` (micro ${spec.microBatch})` : ''} ${spec.mode} [${spec.backend}]`
+    log(`running ${label} ...`)
+    const load = loadavg()
+    const p = spawnProject(spec)
+    const t = withTorch ? spawnTorch(spec) : null
+    const row: CaseRow = {
+      model: spec.model, image_size: spec.imageSize, batch: spec.batch, mode: spec.mode, backend: spec.backend,
+      project_img_s: p.imgPerSec, torch_img_s: t ? t.img_s : null, ratio: t ? p.imgPerSec / t.img_s : null,
+      project_cpu_img_s: p.cpuImgPerSec, torch_cpu_img_s: t ? t.cpu_img_s : null, cpu_ratio: t ? p.cpuImgPerSec / t.cpu_img_s : null,
+      peak_rss_mb: p.peakRssMb, torch_peak_rss_mb: t ? t.peak_rss_mb : null, load_avg: `${load} -> ${loadavg()}`,
+    }
+    if (spec.microBatch) row.micro_batch = spec.microBatch
+    if (spec.mode === 'train') {
+      row.bn_batch_size = p.bnBatchSize
+      row.rss_after_step_mb = p.rssAfterStepMb
+      row.tensors_after_step = p.tensorsAfterStep
+    }
+    if (p.conversion) row.conversion_ratio = p.conversion.ratio
+    rows.push(row)
+    if (p.profile) profiles[label] = p.profile
+    log(
+      `  project ${fmt(p.imgPerSec)} img/s` + (t ? ` | torch ${fmt(t.img_s)} img/s | ratio ${fmt(row.ratio, 2)}` : '') +
+        ` | per CPU-second: project ${fmt(p.cpuImgPerSec)}` + (t ? `, torch ${fmt(t.cpu_img_s)}, ratio ${fmt(row.cpu_ratio, 2)}` : '') +
+        ` | peak RSS ${fmt(p.peakRssMb, 0)} MB` + (t ? ` (torch ${fmt(t.peak_rss_mb, 0)} MB)` : '') +
+        (spec.mode === 'train' ? ` | BN batch ${p.bnBatchSize}` : '') + ` | load ${row.load_avg}`,
+    )
+    if (p.rssAfterStepMb) log(`  RSS after each step: ${p.rssAfterStepMb.join(', ')} MB; live tensors: ${p.tensorsAfterStep?.join(', ')}`)
+    if (p.conversion) {
+      log(`  BN conversion over ${p.conversion.images} images: ${fmt(p.conversion.convertMs, 0)} ms vs one eval pass ${fmt(p.conversion.evalMs, 0)} ms -> ratio ${fmt(p.conversion.ratio, 2)}`)
+    }
+    if (p.profile && !json) {
+      log(`  profile of one training step (${p.profile.totalMs.toFixed(0)} ms of kernels; forward ${p.profile.forwardMs.toFixed(0)} ms, backward ${p.profile.backwardMs.toFixed(0)} ms):`)
+      log(`    ${'kernel'.padEnd(34)} ${'fwd ms'.padStart(8)} ${'n'.padStart(4)} ${'bwd ms'.padStart(8)} ${'n'.padStart(4)}`)
+      for (const k of p.profile.kernels.slice(0, 20)) {
+        log(`    ${k.name.padEnd(34)} ${k.forwardMs.toFixed(1).padStart(8)} ${String(k.forwardCount).padStart(4)} ${k.backwardMs.toFixed(1).padStart(8)} ${String(k.backwardCount).padStart(4)}`)
+      }
+    }
+  }
+  log(`load average at end: ${loadavg()}`)
+  if (json) {
+    console.log(JSON.stringify({ load_avg_end: loadavg(), torch: withTorch, cases: rows, profiles }))
+    return
+  }
+  console.log('\nmodel     size     batch  mode   backend  project img/s  torch img/s  ratio  cpu-time ratio  peak RSS MB')
+  for (const r of rows) {
+    console.log(
+      `${r.model.padEnd(9)} ${`${r.image_size}x${r.image_size}`.padEnd(8)} ${String(r.batch + (r.micro_batch ? `/${r.micro_batch}` : '')).padEnd(6)} ${r.mode.padEnd(6)} ${r.backend.padEnd(8)} ` +
+        `${fmt(r.project_img_s).padStart(13)}  ${fmt(r.torch_img_s).padStart(11)}  ${fmt(r.ratio, 2).padStart(5)}  ${fmt(r.cpu_ratio, 2).padStart(14)}  ${fmt(r.peak_rss_mb, 0).padStart(11)}`,
+    )
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e)
+  process.exit(1)
+})
