@@ -32,7 +32,8 @@ const baseSpec = (methods: ExperimentSpec['methods'], sweep: ExperimentSpec['swe
 describe('sweep planning and selection (real store, results written as a run would)', () => {
   it("DAFT's two-step sweep: eta_theta with eta_w fixed, then eta_w at the best eta_theta, then finals over seeds", () => {
     const db = openStore(tmp())
-    const daft = { ...defaultRecipe('DAFT'), epochs: 1 }
+    // step 1 of the paper's sweep fixes eta_w = 1.0
+    const daft = { ...defaultRecipe('DAFT'), epochs: 1, lr: { backbone: 0.01, head: 1.0 } }
     const spec = baseSpec([daft], { lr: { DAFT: [0.1, 0.01, 0.001] }, daftHeadLr: [10, 3, 0.3], sweepSeed: 0 })
     expect(planRuns(spec).map((r) => [r.role, r.recipe.lr.backbone, r.recipe.lr.head])).toEqual([
       ['sweep', 0.1, 1],
