@@ -18,6 +18,13 @@ export function required(values: Record<string, unknown>, name: string, usage: s
   return v
 }
 
+/** The RUN positional of `daft resume|cancel|analyze|robustness|export RUN`. */
+export function runIdArg(positionals: string[], usage: string): number {
+  const runId = Number(positionals[0])
+  if (!positionals[0] || !Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${usage}`)
+  return runId
+}
+
 export function intOption(values: Record<string, unknown>, name: string, fallback?: number): number | undefined {
   const v = values[name]
   if (v === undefined) return fallback

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import type { Command } from './commands'
-import { out, parse, pct, progressBar, required } from './args'
+import { out, parse, pct, progressBar, required, runIdArg } from './args'
 import { resolveExperiment, type ExperimentFile, type RunSummary } from '../../shared/experiments'
 import { compareRuns, comparisonCsv } from '../../shared/compare'
 import type { ComparisonTable } from '../../shared/types'
@@ -157,8 +157,7 @@ export const resumeCommand: Command = {
   usage: RESUME_USAGE,
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, RESUME_USAGE)
-    const runId = Number(positionals[0])
-    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${RESUME_USAGE}`)
+    const runId = runIdArg(positionals, RESUME_USAGE)
     const json = !!values.json
     const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
     try {
@@ -181,8 +180,7 @@ export const cancelCommand: Command = {
   usage: CANCEL_USAGE,
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, CANCEL_USAGE)
-    const runId = Number(positionals[0])
-    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${CANCEL_USAGE}`)
+    const runId = runIdArg(positionals, CANCEL_USAGE)
     const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
     try {
       const st = runs.getRunStatus(db, runId)
@@ -204,8 +202,7 @@ export const analyzeCommand: Command = {
   usage: ANALYZE_USAGE,
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, k: { type: 'string' }, recompute: { type: 'boolean' } }, ANALYZE_USAGE)
-    const runId = Number(positionals[0])
-    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${ANALYZE_USAGE}`)
+    const runId = runIdArg(positionals, ANALYZE_USAGE)
     const k = Number(values.k ?? 4)
     const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
     try {
@@ -244,8 +241,7 @@ export const robustnessCommand: Command = {
   usage: ROBUST_USAGE,
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, limit: { type: 'string' }, recompute: { type: 'boolean' } }, ROBUST_USAGE)
-    const runId = Number(positionals[0])
-    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${ROBUST_USAGE}`)
+    const runId = runIdArg(positionals, ROBUST_USAGE)
     const dataDir = defaultDataDir(values['data-dir'] as string | undefined)
     const app = openApp(dataDir)
     const bar = progressBar(!values.json)
@@ -275,8 +271,7 @@ export const exportCommand: Command = {
   usage: EXPORT_USAGE,
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, initial: { type: 'boolean' } }, EXPORT_USAGE)
-    const runId = Number(positionals[0])
-    if (!Number.isInteger(runId)) throw new Error(`a run id is required\nusage: daft ${EXPORT_USAGE}`)
+    const runId = runIdArg(positionals, EXPORT_USAGE)
     const format = (values.format ?? 'safetensors') as 'safetensors' | 'tfjs'
     const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
     try {

@@ -9,20 +9,9 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { registerTrainingKernels } from './kernels/index'
+import type { BackendInfo, BackendName } from '../../shared/types'
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
-
-export interface BackendInfo {
-  name: BackendName
-  /** e.g. 'CPU (wasm SIMD, 1 thread)' or 'GPU (libtensorflow CUDA)' */
-  device: string
-  simd: boolean
-  threads: number
-  /** why the faster backends did not load (or that the choice was forced) */
-  fallbackReason?: string
-  /** custom kernels this module registered on the backend */
-  kernels: string[]
-}
+export type { BackendInfo, BackendName } from '../../shared/types'
 
 export interface InitBackendOptions {
   force?: BackendName

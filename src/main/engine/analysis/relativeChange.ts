@@ -11,17 +11,12 @@
 import type { StateDict } from '../io/types'
 import type { BNNet } from '../models/types'
 
-export type ChangeKind = 'conv' | 'gamma' | 'beta' | 'running_mean' | 'running_var'
+import type { ChangeKind, RelativeChangeRow as StoredRow } from '../../../shared/types'
 
-export interface RelativeChangeRow {
-  /** full state-dict key, e.g. 'layer1.0.conv1.weight', 'layer1.0.bn1.running_var' */
-  name: string
-  /** layer name, e.g. 'layer1.0.bn1' */
-  layer: string
-  kind: ChangeKind
-  stage: string
-  /** ||after - before|| / ||before||, null when ||before|| = 0 */
-  value: number | null
+export type { ChangeKind }
+
+/** The stored row (name, layer, kind, stage, value) plus the norms behind the ratio. */
+export interface RelativeChangeRow extends StoredRow {
   /** ||before|| and ||after - before|| (for tooltips and log-scale plots) */
   normBefore: number
   normDelta: number
