@@ -165,7 +165,7 @@ export const resumeCommand: Command = {
       if (!st) throw new Error(`run ${runId} does not exist`)
       if (!app.runner.resume(runId)) throw new Error(`run ${runId} is ${st.status}; only interrupted runs resume`)
       await drain(app, json)
-      const r = runs.listRuns(app.db).find((x) => x.id === runId)!
+      const [r] = runs.listRuns(app.db, { runId })
       out(json, r, () => runLine(r))
       return r.status === 'succeeded' ? 0 : 1
     } finally {

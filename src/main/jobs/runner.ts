@@ -5,6 +5,8 @@
  * Every finished epoch is written before the next starts, so a crash loses no finished data.
  */
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Db } from '../store/db'
 import type { EngineHost } from './engineHost'
 import type { EventHub } from '../services/events'
@@ -110,6 +112,7 @@ export class JobRunner {
         resume,
       })
       this.flushLosses(runId)
+      if (out.status === 'succeeded') this.recordFile(runId, 'final', join(this.runDir(runId), 'final.safetensors'))
       runs.finishRun(this.db, runId, out.status, { bestEpoch: out.bestEpoch, final: out.final })
       this.events.publish({ type: 'run.state', runId, status: out.status })
     } catch (e) {
@@ -128,6 +131,13 @@ export class JobRunner {
     } catch (e) {
       console.error(`after run ${runId}: ${(e as Error).message}`)
     }
+  }
+
+  /** A file the run wrote, by path and hash (final weights; checkpoints arrive with their epoch event). */
+  private recordFile(runId: number, kind: string, path: string): void {
+    if (!existsSync(path)) return
+    const buf = readFileSync(path)
+    runs.addArtifact(this.db, runId, kind, path, createHash('sha256').update(buf).digest('hex'), buf.length)
   }
 
   private flushLosses(runId: number): void {

@@ -107,7 +107,7 @@ export function createServices(ctx: ServiceContext): Services {
     'runs.list': async (req) => runs.listRuns(db, req.experimentId !== undefined ? { experimentId: int(req.experimentId, 'experimentId') } : {}),
     'runs.get': async (req) => {
       const runId = int(req.runId, 'runId')
-      const run = runs.listRuns(db).find((r) => r.id === runId)
+      const [run] = runs.listRuns(db, { runId })
       if (!run) throw new ApiError('not_found', `run ${runId} does not exist`)
       return { run, epochs: runs.runEpochs(db, runId), losses: runs.runBatchLosses(db, runId, req.afterStep ?? -1) }
     },

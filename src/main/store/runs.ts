@@ -146,9 +146,10 @@ export function recoverInterrupted(db: Db, staleSeconds = 120): number[] {
   return gone
 }
 
-export function listRuns(db: Db, filter: { experimentId?: number; status?: RunStatus } = {}): RunSummary[] {
+export function listRuns(db: Db, filter: { experimentId?: number; status?: RunStatus; runId?: number } = {}): RunSummary[] {
   const where: string[] = []
   const args: unknown[] = []
+  if (filter.runId !== undefined) (where.push('r.id = ?'), args.push(filter.runId))
   if (filter.experimentId !== undefined) (where.push('r.experiment_id = ?'), args.push(filter.experimentId))
   if (filter.status) (where.push('r.status = ?'), args.push(filter.status))
   const rows = db
@@ -181,6 +182,10 @@ export function runBatchLosses(db: Db, runId: number, afterStep = -1): { step: n
   return db.prepare('SELECT step, epoch, loss FROM batch_losses WHERE run_id = ? AND step > ? ORDER BY step').all(runId, afterStep) as { step: number; epoch: number; loss: number }[]
 }
 
+/** Records a file a run wrote; a file rewritten in place (the rolling epoch checkpoint) keeps one row. */
 export function addArtifact(db: Db, runId: number | null, kind: string, path: string, sha256: string, bytes: number): number {
-  return Number(db.prepare('INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)').run(runId, kind, path, sha256, bytes).lastInsertRowid)
+  return db.transaction(() => {
+    db.prepare('DELETE FROM artifacts WHERE run_id IS ? AND kind = ? AND path = ?').run(runId, kind, path)
+    return Number(db.prepare('INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)').run(runId, kind, path, sha256, bytes).lastInsertRowid)
+  })()
 }

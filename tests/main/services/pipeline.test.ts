@@ -64,6 +64,10 @@ describe('demo comparison through the services', () => {
     expect(ft.losses.length).toBeGreaterThan(5)
     expect(ft.run.imagesPerSec).toBeGreaterThan(0)
     expect(events.some((e) => e.type === 'run.batch' && e.runId === runs[1].id)).toBe(true)
+    // files by path and hash: the rolling checkpoint (one row) and the final weights
+    const files = app.db.prepare('SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = ? ORDER BY kind').all(runs[1].id) as { kind: string; path: string; sha256: string; bytes: number }[]
+    expect(files.map((f) => f.kind)).toEqual(['checkpoint', 'final'])
+    expect(files.every((f) => /^[0-9a-f]{64}$/.test(f.sha256) && f.bytes > 100_000)).toBe(true)
 
     // LP leaves the backbone untouched: cosine 1 for every image, relative change 0 in every layer
     const lp = (await s['analysis.get']({ runId: runs[0].id }))!

@@ -68,3 +68,19 @@ describe('openStore', () => {
     writer.close()
   })
 })
+
+describe('artifacts', () => {
+  it('a checkpoint rewritten every epoch keeps one row with the latest hash', async () => {
+    const { addArtifact } = await import('../../../src/main/store/runs')
+    const db = openStore(tmp())
+    addArtifact(db, null, 'checkpoint', '/x/checkpoint/weights.safetensors', 'aa', 10)
+    addArtifact(db, null, 'checkpoint', '/x/checkpoint/weights.safetensors', 'bb', 12)
+    addArtifact(db, null, 'final', '/x/final.safetensors', 'cc', 12)
+    const rows = db.prepare('SELECT kind, sha256 FROM artifacts ORDER BY id').all()
+    expect(rows).toEqual([
+      { kind: 'checkpoint', sha256: 'bb' },
+      { kind: 'final', sha256: 'cc' },
+    ])
+    db.close()
+  })
+})
