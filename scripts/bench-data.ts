@@ -83,6 +83,28 @@ async function main(): Promise<void> {
       console.log(`loader ${name}, batch 32, ${r.mode}: cold ${rate(n224, r.times[0])}, cached ${rate(n224, r.times[1])}`)
     }
   }
+
+  // 4. is the loader ever the bottleneck? one real resnet20 training epoch (batch 64) fed by the loader
+  const { initBackend } = await import('../src/main/engine/backend')
+  const { createModel } = await import('../src/main/engine/models')
+  const { trainRun } = await import('../src/main/engine/train/loop')
+  const { defaultRecipe } = await import('../src/shared/recipes')
+  const backend = await initBackend()
+  const nTrain = quick ? 256 : 640
+  const model = createModel('resnet20', 10, { seed: 0 })
+  for (const workers of [0, 1]) {
+    const loader = createLoader({ samples: samples.slice(0, nTrain), batchSize: 64, seed: 0, transform: cifarAug, workers, cacheDir: path.join(tmp, `cache-train-w${workers}`) })
+    let ips = 0
+    const t0 = performance.now()
+    await trainRun({ model, recipe: { ...defaultRecipe('FT'), epochs: 1, earlyStopping: false }, seed: 0, trainBatches: (e) => loader.epoch(e), evalSets: [], onEpoch: (e) => (ips = e.imagesPerSec) })
+    const totalMs = performance.now() - t0
+    const st = loader.stats()
+    await loader.close()
+    console.log(
+      `resnet20 training epoch (${backend.name}, batch 64, ${nTrain} images, loader ${st.mode}): ${ips.toFixed(1)} img/s; the training loop waited ${st.waitMs.toFixed(0)} ms of ${totalMs.toFixed(0)} ms for batches (${((100 * st.waitMs) / totalMs).toFixed(1)} %, cold cache)`,
+    )
+  }
+  model.dispose()
 }
 
 main()
