@@ -13,6 +13,11 @@ import type { EventHub } from '../services/events'
 import type { EngineEvent } from '../engine/protocol'
 import * as runs from '../store/runs'
 
+/** Where a run's checkpoint, weights and exports live. */
+export function runDirOf(dataDir: string, runId: number): string {
+  return join(dataDir, 'runs', String(runId))
+}
+
 export interface RunnerOptions {
   dataDir: string
   heartbeatMs?: number
@@ -41,7 +46,7 @@ export class JobRunner {
   }
 
   runDir(runId: number): string {
-    return join(this.opts.dataDir, 'runs', String(runId))
+    return runDirOf(this.opts.dataDir, runId)
   }
 
   /** Starts working through the queue (no-op when already working). */

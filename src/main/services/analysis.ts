@@ -7,6 +7,7 @@ import type { EngineHost } from '../jobs/engineHost'
 import type { EventHub } from './events'
 import * as runs from '../store/runs'
 import * as store from '../store/analysis'
+import { runDirOf } from '../jobs/runner'
 
 export interface AnalysisContext {
   db: Db
@@ -15,7 +16,6 @@ export interface AnalysisContext {
   dataDir: string
 }
 
-const runDir = (dataDir: string, runId: number): string => join(dataDir, 'runs', String(runId))
 
 function requireFinished(db: Db, runId: number): void {
   const st = runs.getRunStatus(db, runId)
@@ -28,7 +28,7 @@ export async function analyzeAndStore(ctx: AnalysisContext, runId: number): Prom
   requireFinished(ctx.db, runId)
   ctx.events.publish({ type: 'analysis.state', runId, state: 'running' })
   try {
-    const r = await ctx.engine.request('run.analyze', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: runDir(ctx.dataDir, runId), cacheDir: join(ctx.dataDir, 'cache') })
+    const r = await ctx.engine.request('run.analyze', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: runDirOf(ctx.dataDir, runId), cacheDir: join(ctx.dataDir, 'cache') })
     store.saveAnalysis(ctx.db, runId, { ...r.analysis, classes: r.classes }, r.images)
     ctx.events.publish({ type: 'analysis.state', runId, state: 'done' })
     return store.getAnalysis(ctx.db, runId)!
@@ -44,22 +44,16 @@ export function galleryService(db: Db, runId: number, set: string, k = 8): Galle
   const a = store.getAnalysis(db, runId)
   if (!a) throw new ApiError('no_analysis', `run ${runId} has not been analysed yet`)
   if (!a.sets.some((s) => s.set === set)) throw new ApiError('bad_request', `run ${runId} has no eval set '${set}' (sets: ${a.sets.map((s) => s.set).join(', ')})`)
-  const classes = classNames(db, runId) ?? spec.data.classes ?? []
+  const classes = a.classes ?? spec.data.classes ?? []
   return store.gallery(db, runId, set, classes, Math.max(1, Math.min(64, Math.floor(k))))
 }
 
-/** The ID class order the run trained with (stored with its final weights' metadata in the analysis). */
-function classNames(db: Db, runId: number): string[] | undefined {
-  const row = db.prepare("SELECT json FROM analyses WHERE run_id = ?").get(runId) as { json: string } | undefined
-  if (!row) return undefined
-  return (JSON.parse(row.json) as { classes?: string[] }).classes
-}
 
 export async function robustnessService(ctx: AnalysisContext, runId: number, opts: { recompute?: boolean; limit?: number }): Promise<RobustnessReport> {
   requireFinished(ctx.db, runId)
   const have = store.getRobustness(ctx.db, runId)
   if (have && !opts.recompute) return have
-  const r = await ctx.engine.request('run.robustness', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: runDir(ctx.dataDir, runId), limit: opts.limit })
+  const r = await ctx.engine.request('run.robustness', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: runDirOf(ctx.dataDir, runId), limit: opts.limit })
   store.saveRobustness(ctx.db, runId, r)
   return r
 }

@@ -12,13 +12,16 @@ import type { RunSpec } from '../../../shared/experiments'
 import type { RunAnalysis, SetShift, SetSimilarity } from '../../../shared/types'
 import { readSafetensors } from '../io'
 import { loadPretrained, type ArchName, type BNNet } from '../models'
-import { compareFeatures, checkConvertedFeatures, similaritySummary } from '../analysis/featureSimilarity'
+import { compareFeatures, featureAgreement, similaritySummary } from '../analysis/featureSimilarity'
 import { relativeChange } from '../analysis/relativeChange'
 import { domainShift } from '../analysis/domainShift'
 import { targetStatistics } from '../methods/convertBatchNorm'
 import { evaluate } from '../train/evaluate'
 import { evalLoader, loadExperimentSamples } from './experimentData'
 import { FINAL_WEIGHTS, INITIAL_WEIGHTS } from './runJob'
+
+/** pretrained vs BN-converted features must agree to this relative error (eval function unchanged) */
+const CONVERTED_TOLERANCE = 1e-4
 
 export interface AnalyzedImages {
   set: string
@@ -65,12 +68,17 @@ export async function analyzeRun(req: { runId: number; spec: RunSpec; runDir: st
       const l = evalLoader(set.samples, spec.data, batch, req.cacheDir, req.workers)
       try {
         const cmp = await compareFeatures(pretrained, after, l.batches(), { disposeBatches: true })
-        const predBefore = initial ? (await evaluate(initial, l.batches())).predictions : cmp.predBefore
         const summary = similaritySummary(cmp)
+        let predBefore = cmp.predBefore
         let convertedCheck: SetSimilarity['convertedCheck']
-        if (spec.recipe.bnConversion && initial) {
-          const c = await checkConvertedFeatures(pretrained, initial, l.batches(), { disposeBatches: true })
-          convertedCheck = { maxRelError: c.maxRelError, minCosine: c.minCosine, ok: c.ok }
+        if (initial && spec.recipe.bnConversion) {
+          // one pass gives both the feature check (pretrained vs converted) and the start-of-fine-tuning predictions
+          const start = await compareFeatures(pretrained, initial, l.batches(), { disposeBatches: true })
+          predBefore = start.predAfter
+          const c = featureAgreement(start.before, start.after, start.dim)
+          convertedCheck = { maxRelError: c.maxRelError, minCosine: c.minCosine, ok: c.maxRelError < CONVERTED_TOLERANCE }
+        } else if (initial) {
+          predBefore = (await evaluate(initial, l.batches())).predictions
         }
         let correctBefore = 0
         let correctAfter = 0

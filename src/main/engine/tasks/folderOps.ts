@@ -11,6 +11,7 @@ import { saveSafetensors } from '../io'
 import { stratifiedSubset } from './experimentData'
 
 export { inspectModel, measureDomainShift } from './models'
+import { normalizeOf } from './models'
 
 type Progress = (label: string, done: number, total: number) => void
 
@@ -22,12 +23,6 @@ interface FolderRequest {
   normalize?: NormalizePreset
   batchSize: number
   onProgress?: Progress
-}
-
-function defaultNormalize(model: BNNet): NormalizePreset {
-  const p = model.preprocessing
-  if (p.range[0] === -1) return 'minus1to1'
-  return p.mean ? 'imagenet' : 'unit'
 }
 
 async function folderSamples(root: string, classes: string[] | undefined): Promise<{ classes: string[]; samples: Sample[]; notes: string[] }> {
@@ -43,7 +38,7 @@ function loaderFor(model: BNNet, samples: Sample[], req: FolderRequest) {
     samples,
     batchSize: req.batchSize,
     shuffle: false,
-    transform: { ops: [{ op: 'resize', size: [size, size] }], normalize: { preset: req.normalize ?? defaultNormalize(model) } },
+    transform: { ops: [{ op: 'resize', size: [size, size] }], normalize: { preset: req.normalize ?? normalizeOf(model) } },
   })
 }
 

@@ -11,7 +11,8 @@ import { importDataset } from '../data/import'
 import { createLoader } from '../data/loader'
 import { stratifiedSubset } from './experimentData'
 
-function normalizeOf(model: BNNet): NormalizePreset {
+/** The normalisation preset a model's preprocessing asks for. */
+export function normalizeOf(model: BNNet): NormalizePreset {
   const p = model.preprocessing
   if (p.range[0] === -1) return 'minus1to1'
   if (p.mean && Math.abs(p.mean[0] - 0.485) < 1e-6) return 'imagenet'
