@@ -12,6 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
+import { loadNative, nativeConvKernels } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -90,12 +91,32 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
   }
   // fused channels-last BatchNorm (forward + gradient), used by nn/batchnorm.ts when present
   if (backendName === 'wasm' || backendName === 'cpu') names.push(...registerBatchNormKernels(backendName))
+  if (backendName === 'wasm') names.push(...registerNativeConvKernels())
   registered.set(backendName, names)
   return [...names]
 }
 
+/**
+ * On wasm, the native addon's convolutions (native.ts) take over Conv2D, FusedConv2D and both Conv2D gradients
+ * when it is built; each keeps the kernel it replaced for the cases it does not handle.
+ */
+function registerNativeConvKernels(): string[] {
+  const native = loadNative()
+  if (!native) return []
+  const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']
+  const previous = Object.fromEntries(names.map((n) => [n, tf.getKernel(n, 'wasm')]))
+  const funcs = nativeConvKernels(native.addon, previous)
+  for (const name of names) {
+    const existing = previous[name]
+    if (existing) tf.unregisterKernel(name, 'wasm')
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: existing?.setupFunc, kernelFunc: funcs[name] as unknown as tf.KernelFunc })
+  }
+  return names.map((n) => `${n} (native)`)
+}
+
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'
 export { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './depthwiseBackprop'
+export { loadNative, nativeInfo, configureNative, nativeLoadError } from './native'
 export { unsortedSegmentSumValues } from './unsortedSegmentSum'
 export { stridedSliceGradient } from './stridedSliceGrad'
 export { batchNormTrain, batchNormInfer, hasFastBatchNorm, registerBatchNormKernels } from './batchNorm'

@@ -5,7 +5,7 @@
  * average pool, `linear` 64 -> classes. Init as in that repo (kaiming_normal_ on conv and linear).
  */
 import * as tf from '@tensorflow/tfjs'
-import { BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, Module, Sequential, kaimingNormal, withInitSeed, type ModeArg } from '../nn'
+import { BatchNorm2d, Conv2d, GlobalAvgPool2d, convBn, Linear, Module, Sequential, kaimingNormal, withInitSeed, type ModeArg } from '../nn'
 import { BNNetBase } from './base'
 import type { CifarResNetArch, Preprocessing } from './types'
 
@@ -47,8 +47,8 @@ export class CifarBasicBlock extends Module {
 
   forward(x: tf.Tensor, mode: ModeArg): tf.Tensor4D {
     return tf.tidy(() => {
-      let out = tf.relu(this.bn1.forward(this.conv1.forward(x), mode))
-      out = this.bn2.forward(this.conv2.forward(out), mode)
+      let out = convBn(this.conv1, this.bn1, x, mode, 'relu')
+      out = convBn(this.conv2, this.bn2, out, mode, 'linear')
       const sc = this.shortcut ? this.shortcut.forward(x) : x
       return tf.relu(out.add(sc)) as tf.Tensor4D
     })
@@ -109,7 +109,7 @@ export class CifarResNet extends BNNetBase {
 
   features(x: tf.Tensor4D, mode: ModeArg): tf.Tensor2D {
     return tf.tidy(() => {
-      let y: tf.Tensor = tf.relu(this.bn1.forward(this.conv1.forward(x), mode))
+      let y: tf.Tensor = convBn(this.conv1, this.bn1, x, mode, 'relu')
       for (const layer of this.layers) y = layer.forward(y, mode)
       return this.pool.forward(y)
     })

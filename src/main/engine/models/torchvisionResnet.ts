@@ -5,7 +5,7 @@
  * fc PyTorch default.
  */
 import * as tf from '@tensorflow/tfjs'
-import { BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d, Module, Sequential, kaimingNormal, withInitSeed, type ModeArg } from '../nn'
+import { BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, convBn, MaxPool2d, Module, Sequential, kaimingNormal, withInitSeed, type ModeArg } from '../nn'
 import { BNNetBase } from './base'
 import { IMAGENET_MEAN, IMAGENET_STD } from './cifarResnet'
 import type { Preprocessing, TorchvisionResNetArch } from './types'
@@ -40,8 +40,8 @@ export class BasicBlock extends Module {
   }
   forward(x: tf.Tensor, mode: ModeArg): tf.Tensor4D {
     return tf.tidy(() => {
-      let out = tf.relu(this.bn1.forward(this.conv1.forward(x), mode))
-      out = this.bn2.forward(this.conv2.forward(out), mode)
+      let out = convBn(this.conv1, this.bn1, x, mode, 'relu')
+      out = convBn(this.conv2, this.bn2, out, mode, 'linear')
       const id = this.downsample ? this.downsample.forward(x, mode) : x
       return tf.relu(out.add(id)) as tf.Tensor4D
     })
@@ -71,9 +71,9 @@ export class Bottleneck extends Module {
   }
   forward(x: tf.Tensor, mode: ModeArg): tf.Tensor4D {
     return tf.tidy(() => {
-      let out = tf.relu(this.bn1.forward(this.conv1.forward(x), mode))
-      out = tf.relu(this.bn2.forward(this.conv2.forward(out), mode))
-      out = this.bn3.forward(this.conv3.forward(out), mode)
+      let out = convBn(this.conv1, this.bn1, x, mode, 'relu')
+      out = convBn(this.conv2, this.bn2, out, mode, 'relu')
+      out = convBn(this.conv3, this.bn3, out, mode, 'linear')
       const id = this.downsample ? this.downsample.forward(x, mode) : x
       return tf.relu(out.add(id)) as tf.Tensor4D
     })
@@ -132,7 +132,7 @@ export class TorchvisionResNet extends BNNetBase {
 
   features(x: tf.Tensor4D, mode: ModeArg): tf.Tensor2D {
     return tf.tidy(() => {
-      let y: tf.Tensor = tf.relu(this.bn1.forward(this.conv1.forward(x), mode))
+      let y: tf.Tensor = convBn(this.conv1, this.bn1, x, mode, 'relu')
       y = this.maxpool.forward(y)
       for (const layer of this.layers) y = layer.forward(y, mode)
       return this.pool.forward(y)

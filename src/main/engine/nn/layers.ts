@@ -51,15 +51,19 @@ export class Conv2d extends Module {
     this.bias = (opts.bias ?? true) ? this.registerParameter('bias', uniform([outChannels], bound)) : null
   }
 
+  /** the padding as tfjs takes it */
+  padArg(): 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
+    return typeof this.padding === 'string'
+      ? this.padding
+      : this.padding[0] === 0 && this.padding[1] === 0
+        ? 'valid'
+        : [[0, 0], [this.padding[0], this.padding[0]], [this.padding[1], this.padding[1]], [0, 0]]
+  }
+
   forward(x: tf.Tensor, _mode?: ModeArg): tf.Tensor4D {
     return tf.tidy(() => {
       const x4 = x as tf.Tensor4D
-      const pad: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] =
-        typeof this.padding === 'string'
-          ? this.padding
-          : this.padding[0] === 0 && this.padding[1] === 0
-            ? 'valid'
-            : [[0, 0], [this.padding[0], this.padding[0]], [this.padding[1], this.padding[1]], [0, 0]]
+      const pad = this.padArg()
       let y = this.depthwise
         ? tf.depthwiseConv2d(x4, this.weight as tf.Tensor4D, this.stride, pad as 'same' | 'valid')
         : tf.conv2d(x4, this.weight as tf.Tensor4D, this.stride, pad)

@@ -1,0 +1,377 @@
+// daft_native: multi-threaded, vectorised convolution kernels (forward, filter gradient, input gradient) that the
+// engine registers on tfjs's wasm backend. They read and write tensors in place on the wasm heap (an ArrayBuffer
+// passed with each call), so nothing is copied. Node-API only: the same binary loads in Node and in Electron.
+#include <node_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "conv_api.h"
+
+namespace {
+
+// ---------------------------------------------------------------- ISA dispatch
+struct Isa {
+  const char* name;
+  int (*panel_width)(long);
+  size_t (*packed_size)(long, long);
+  void (*pack_b)(const float*, long, long, long, long, float*);
+  void (*forward_rows)(const ConvShape&, const float*, const float*, const float*, int, float*, long, long, float*);
+  void (*filter_rows)(const ConvShape&, const float*, const float*, float*, long, long, float*, float*);
+  void (*input_direct_rows)(const ConvShape&, const float*, const float*, float*, long, long);
+  void (*input_images)(const ConvShape&, const float*, const float*, float*, long, long, long, float*);
+};
+
+#define DAFT_ISA(ns, label)                                                                                      \
+  Isa {                                                                                                          \
+    label, ns::panel_width, ns::packed_size, ns::pack_b, ns::conv_forward_rows, ns::conv_filter_rows,            \
+        ns::conv_input_direct_rows, ns::conv_input_images                                                        \
+  }
+
+std::vector<Isa> supportedIsas() {
+  std::vector<Isa> out;
+#ifndef DAFT_NO_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) out.push_back(DAFT_ISA(isa_avx512, "avx512"));
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back(DAFT_ISA(isa_avx2, "avx2"));
+#endif
+  out.push_back(DAFT_ISA(isa_generic, "generic"));
+  return out;
+}
+
+Isa g_isa = DAFT_ISA(isa_generic, "generic");
+
+// ---------------------------------------------------------------- thread pool
+class Pool {
+ public:
+  ~Pool() { resize(0); }
+
+  int size() const { return (int)workers_.size() + 1; }
+
+  void resize(int threads) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      ++gen_;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+    for (int i = 1; i < threads; i++) workers_.emplace_back([this, i] { loop(i); });
+  }
+
+  // fn(task, thread) for task in [0, tasks): the calling thread works too
+  void parallelFor(long tasks, const std::function<void(long, int)>& fn) {
+    if (tasks <= 0) return;
+    if (workers_.empty() || tasks == 1) {
+      for (long t = 0; t < tasks; t++) fn(t, 0);
+      return;
+    }
+    next_.store(0);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      fn_ = &fn;
+      tasks_ = tasks;
+      busy_ = (int)workers_.size();
+      ++gen_;
+    }
+    cv_.notify_all();
+    work(0);
+    std::unique_lock<std::mutex> lk(mu_);
+    done_.wait(lk, [this] { return busy_ == 0; });
+    fn_ = nullptr;
+  }
+
+ private:
+  void work(int thread) {
+    for (long t; (t = next_.fetch_add(1)) < tasks_;) (*fn_)(t, thread);
+  }
+
+  void loop(int thread) {
+    long seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return gen_ != seen; });
+        seen = gen_;
+        if (stop_) return;
+      }
+      work(thread);
+      std::lock_guard<std::mutex> lk(mu_);
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_;
+  const std::function<void(long, int)>* fn_ = nullptr;
+  std::atomic<long> next_{0};
+  long tasks_ = 0;
+  long gen_ = 0;
+  int busy_ = 0;
+  bool stop_ = false;
+};
+
+Pool g_pool;
+
+// 64-byte aligned scratch buffers, grown as needed and kept (one set per thread)
+struct Buffer {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t floats) {
+    if (floats > n) {
+      std::free(p);
+      n = floats;
+      p = (float*)std::aligned_alloc(64, ((floats * sizeof(float) + 63) / 64) * 64);
+    }
+    return p;
+  }
+};
+std::vector<Buffer> g_scratch, g_bscratch, g_partial;
+Buffer g_packed;
+
+void ensureThreadBuffers() {
+  const size_t n = (size_t)g_pool.size();
+  if (g_scratch.size() < n) {
+    g_scratch.resize(n);
+    g_bscratch.resize(n);
+    g_partial.resize(n);
+  }
+}
+
+// rows per task: a block of im2col rows of ~128 KB, a multiple of 12 (both micro-kernel heights)
+long blockRows(long K) { return std::max(12L, std::min(240L, (32768L / std::max(1L, K)) / 12 * 12)); }
+
+// ---------------------------------------------------------------- argument handling
+struct Args {
+  napi_env env;
+  bool ok = true;
+  float* heap = nullptr;
+  size_t heapBytes = 0;
+  double* p = nullptr;
+  size_t np = 0;
+};
+
+napi_value throwError(napi_env env, const std::string& msg) {
+  napi_throw_error(env, nullptr, msg.c_str());
+  return nullptr;
+}
+
+// (heap: ArrayBuffer, params: Float64Array)
+bool readArgs(napi_env env, napi_callback_info info, Args& a, size_t expected) {
+  size_t argc = 2;
+  napi_value argv[2];
+  a.env = env;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
+    throwError(env, "daft_native: expected (heap: ArrayBuffer, params: Float64Array)");
+    return false;
+  }
+  void* data = nullptr;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, &a.heapBytes) != napi_ok) {
+    throwError(env, "daft_native: the first argument must be the wasm heap's ArrayBuffer");
+    return false;
+  }
+  a.heap = (float*)data;
+  napi_typedarray_type type;
+  size_t length;
+  void* pdata;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &pdata, &ab, &off) != napi_ok || type != napi_float64_array) {
+    throwError(env, "daft_native: the second argument must be a Float64Array of parameters");
+    return false;
+  }
+  if (length != expected) {
+    throwError(env, "daft_native: expected " + std::to_string(expected) + " parameters, got " + std::to_string(length));
+    return false;
+  }
+  a.p = (double*)pdata;
+  a.np = length;
+  return true;
+}
+
+// params[i..i+15): n h w ci fh fw co oh ow sh sw dh dw pt pl
+bool readShape(Args& a, size_t i, ConvShape& s) {
+  long* f[] = {&s.n, &s.h, &s.w, &s.ci, &s.fh, &s.fw, &s.co, &s.oh, &s.ow, &s.sh, &s.sw, &s.dh, &s.dw, &s.pt, &s.pl};
+  for (size_t j = 0; j < 15; j++) *f[j] = (long)a.p[i + j];
+  if (s.n < 1 || s.h < 1 || s.w < 1 || s.ci < 1 || s.fh < 1 || s.fw < 1 || s.co < 1 || s.oh < 1 || s.ow < 1 || s.sh < 1 ||
+      s.sw < 1 || s.dh < 1 || s.dw < 1) {
+    throwError(a.env, "daft_native: invalid convolution shape");
+    return false;
+  }
+  return true;
+}
+
+// a float tensor of `count` elements at byte offset params[i] that lies inside the heap
+const float* tensorAt(Args& a, size_t i, size_t count) {
+  const double off = a.p[i];
+  if (off < 0 || (size_t)off % 4 != 0 || (size_t)off + count * 4 > a.heapBytes) {
+    a.ok = false;
+    return nullptr;
+  }
+  return a.heap + (size_t)off / 4;
+}
+
+#define TENSOR(var, idx, count)                                                                \
+  float* var = const_cast<float*>(tensorAt(a, idx, count));                                    \
+  if (!a.ok) return throwError(env, "daft_native: tensor " #var " lies outside the wasm heap");
+
+// ---------------------------------------------------------------- kernels
+// conv2d(heap, [x, filter, bias(-1 = none), out, relu, ...shape])
+napi_value Conv2D(napi_env env, napi_callback_info info) {
+  Args a;
+  ConvShape s;
+  if (!readArgs(env, info, a, 20) || !readShape(a, 5, s)) return nullptr;
+  const long K = s.fh * s.fw * s.ci, M = s.n * s.oh * s.ow;
+  TENSOR(x, 0, (size_t)s.n * s.h * s.w * s.ci)
+  TENSOR(w, 1, (size_t)K * s.co)
+  TENSOR(out, 3, (size_t)M * s.co)
+  float* bias = nullptr;
+  if (a.p[2] >= 0) {
+    bias = const_cast<float*>(tensorAt(a, 2, s.co));
+    if (!a.ok) return throwError(env, "daft_native: bias lies outside the wasm heap");
+  }
+  const int relu = a.p[4] != 0;
+  float* Bp = g_packed.get(g_isa.packed_size(K, s.co));
+  g_isa.pack_b(w, s.co, 1, K, s.co, Bp);
+  ensureThreadBuffers();
+  const long block = blockRows(K), tasks = (M + block - 1) / block;
+  g_pool.parallelFor(tasks, [&](long t, int thread) {
+    const long m0 = t * block, m1 = std::min(M, m0 + block);
+    g_isa.forward_rows(s, x, Bp, bias, relu, out, m0, m1, g_scratch[thread].get((size_t)block * K));
+  });
+  return nullptr;
+}
+
+// conv2dBackpropFilter(heap, [x, dy, dw, ...shape])
+napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
+  Args a;
+  ConvShape s;
+  if (!readArgs(env, info, a, 18) || !readShape(a, 3, s)) return nullptr;
+  const long K = s.fh * s.fw * s.ci, M = s.n * s.oh * s.ow;
+  TENSOR(x, 0, (size_t)s.n * s.h * s.w * s.ci)
+  TENSOR(dy, 1, (size_t)M * s.co)
+  TENSOR(dw, 2, (size_t)K * s.co)
+  ensureThreadBuffers();
+  const int threads = g_pool.size();
+  const size_t kc = (size_t)K * s.co;
+  for (int t = 0; t < threads; t++) std::memset(g_partial[t].get(kc), 0, kc * sizeof(float));
+  // deterministic: chunk c always takes the same contiguous row blocks, in order, into partial[c]
+  const long block = blockRows(K), tasks = (M + block - 1) / block;
+  const long chunks = std::min<long>(threads, tasks), per = (tasks + chunks - 1) / chunks;
+  g_pool.parallelFor(chunks, [&](long c, int thread) {
+    for (long t = c * per; t < std::min(tasks, (c + 1) * per); t++) {
+      const long m0 = t * block, m1 = std::min(M, m0 + block);
+      g_isa.filter_rows(s, x, dy, g_partial[c].p, m0, m1, g_scratch[thread].get((size_t)block * K),
+                        g_bscratch[thread].get(g_isa.packed_size(block, s.co)));
+    }
+  });
+  std::memcpy(dw, g_partial[0].p, kc * sizeof(float));
+  for (long c = 1; c < chunks; c++) {
+    const float* src = g_partial[c].p;
+    for (size_t i = 0; i < kc; i++) dw[i] += src[i];
+  }
+  return nullptr;
+}
+
+// conv2dBackpropInput(heap, [dy, filter, dx, ...shape])
+napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
+  Args a;
+  ConvShape s;
+  if (!readArgs(env, info, a, 18) || !readShape(a, 3, s)) return nullptr;
+  const long K = s.fh * s.fw * s.ci, M = s.n * s.oh * s.ow;
+  TENSOR(dy, 0, (size_t)M * s.co)
+  TENSOR(w, 1, (size_t)K * s.co)
+  TENSOR(dx, 2, (size_t)s.n * s.h * s.w * s.ci)
+  // B = W^T [CO x K]: element (co, k) = w[k * CO + co]
+  float* WTp = g_packed.get(g_isa.packed_size(s.co, K));
+  g_isa.pack_b(w, 1, s.co, s.co, K, WTp);
+  ensureThreadBuffers();
+  const bool direct = s.fh == 1 && s.fw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.oh == s.h && s.ow == s.w;
+  if (direct) {
+    const long block = 240, tasks = (M + block - 1) / block;
+    g_pool.parallelFor(tasks, [&](long t, int) { g_isa.input_direct_rows(s, dy, WTp, dx, t * block, std::min(M, t * block + block)); });
+    return nullptr;
+  }
+  // images are split among threads (col2im writes overlap within an image only)
+  const long block = blockRows(K);
+  const long per = std::max(1L, s.n / (4L * g_pool.size()));
+  const long tasks = (s.n + per - 1) / per;
+  g_pool.parallelFor(tasks, [&](long t, int thread) {
+    const long n0 = t * per, n1 = std::min(s.n, n0 + per);
+    g_isa.input_images(s, dy, WTp, dx, n0, n1, block, g_scratch[thread].get((size_t)block * K));
+  });
+  return nullptr;
+}
+
+// info() -> { isa, threads, isas: [...] }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, v, arr;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, g_isa.name, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "isa", v);
+  napi_create_int32(env, g_pool.size(), &v);
+  napi_set_named_property(env, obj, "threads", v);
+  auto isas = supportedIsas();
+  napi_create_array_with_length(env, isas.size(), &arr);
+  for (size_t i = 0; i < isas.size(); i++) {
+    napi_create_string_utf8(env, isas[i].name, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, arr, i, v);
+  }
+  napi_set_named_property(env, obj, "isas", arr);
+  return obj;
+}
+
+// configure({ threads?: number, isa?: string })
+napi_value Configure(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc >= 1) {
+    int32_t threads = 0;
+    if (napi_get_value_int32(env, argv[0], &threads) == napi_ok && threads > 0) g_pool.resize(std::min(threads, 64));
+  }
+  if (argc >= 2) {
+    char name[32] = {0};
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, argv[1], name, sizeof(name), &len) == napi_ok && len > 0) {
+      bool found = false;
+      for (auto& isa : supportedIsas())
+        if (std::string(isa.name) == name) {
+          g_isa = isa;
+          found = true;
+        }
+      if (!found) return throwError(env, std::string("daft_native: instruction set '") + name + "' is not supported by this CPU");
+    }
+  }
+  return Info(env, info);
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  g_isa = supportedIsas().front();
+  unsigned hw = std::thread::hardware_concurrency();
+  g_pool.resize((int)std::max(1u, std::min(hw, 64u)));
+  napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,25 @@
+// What addon.cc calls in each ISA namespace (see conv_impl.h).
+#pragma once
+#include <stddef.h>
+
+struct ConvShape {
+  long n, h, w, ci, fh, fw, co, oh, ow, sh, sw, dh, dw, pt, pl;
+};
+
+#define DAFT_CONV_API                                                                                              \
+  int panel_width(long ncols);                                                                                     \
+  size_t packed_size(long k, long n);                                                                              \
+  void pack_b(const float* src, long rs, long cs, long k, long n, float* dst);                                     \
+  void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const float* bias, int relu,          \
+                         float* out, long m0, long m1, float* scratch);                                            \
+  void conv_filter_rows(const ConvShape& s, const float* x, const float* dy, float* dw, long m0, long m1,           \
+                        float* scratch, float* bscratch);                                                          \
+  void conv_input_direct_rows(const ConvShape& s, const float* dy, const float* WTp, float* dx, long m0, long m1);  \
+  void conv_input_images(const ConvShape& s, const float* dy, const float* WTp, float* dx, long n0, long n1,       \
+                         long block, float* scratch);
+
+namespace isa_generic { DAFT_CONV_API }
+#ifndef DAFT_NO_X86
+namespace isa_avx2 { DAFT_CONV_API }
+namespace isa_avx512 { DAFT_CONV_API }
+#endif

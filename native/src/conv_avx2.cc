@@ -1,0 +1,15 @@
+#include "conv_api.h"
+#ifndef DAFT_NO_X86
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC target("avx2,fma")
+#endif
+namespace isa_avx2 {
+#define VW 8
+#include "conv_impl.h"
+}
+#ifdef __clang__
+#pragma clang attribute pop
+#endif
+#endif

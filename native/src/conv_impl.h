@@ -1,0 +1,203 @@
+// Convolution kernels for one instruction set: included once per ISA (conv_generic.cc, conv_avx2.cc,
+// conv_avx512.cc) inside its own namespace, with VW (floats per SIMD vector) defined. No standard-library
+// code is used here: everything compiled under a target pragma stays internal to its namespace (an inline
+// std:: function instantiated with AVX-512 code could otherwise be picked by the linker for every caller).
+//
+// Layouts are TensorFlow's: x and dy NHWC, filters HWIO ([fh, fw, ci, co]), so a convolution is the GEMM
+// out[M x CO] = im2col(x)[M x K] * W[K x CO] with M = N*OH*OW rows and K = FH*FW*CI.
+#include "conv_api.h"
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+
+static inline long lmin(long a, long b) { return a < b ? a : b; }
+static inline long lmax(long a, long b) { return a > b ? a : b; }
+
+// C[MR x NV*VW] (+)= A[MR x kc] * B[kc x NV*VW]; A(i, p) = A[i*ars + p*acs]; B is a packed panel (row p at p*NR).
+template <int MR, int NV>
+static inline __attribute__((always_inline)) void ukernel(long kc, const float* A, long ars, long acs, const float* B,
+                                                          float* C, long ldc, int ncols, bool acc) {
+  constexpr int NR = NV * VW;
+  vf c[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) c[i][v] = (vf){};
+  for (long p = 0; p < kc; p++) {
+    vf b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = *(const vf*)(B + p * NR + v * VW);
+    const float* a = A + p * acs;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const float ai = a[i * ars];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[i][v] += ai * b[v];
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float* crow = C + i * ldc;
+    if (ncols == NR) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) {
+        vf r = c[i][v];
+        if (acc) {
+          vf old;
+          __builtin_memcpy(&old, crow + v * VW, sizeof(vf));
+          r += old;
+        }
+        __builtin_memcpy(crow + v * VW, &r, sizeof(vf));
+      }
+    } else {
+      float tmp[NR];
+      __builtin_memcpy(tmp, c[i], sizeof(tmp));
+      for (int j = 0; j < ncols; j++) crow[j] = acc ? crow[j] + tmp[j] : tmp[j];
+    }
+  }
+}
+
+// C[m x n] (+)= A[m x k] * B[k x n], B packed by pack_b with panels of NV*VW columns.
+template <int MR, int NV>
+static void gemm_t(long m, long n, long k, const float* A, long ars, long acs, const float* Bp, float* C, long ldc,
+                   bool acc) {
+  constexpr int NR = NV * VW;
+  constexpr long KC = 256;
+  const long panels = (n + NR - 1) / NR;
+  for (long kk = 0; kk < k; kk += KC) {
+    const long kc = lmin(KC, k - kk);
+    const bool a2 = acc || kk > 0;
+    for (long jp = 0; jp < panels; jp++) {
+      const float* B = Bp + jp * k * NR + kk * NR;
+      const int ncols = (int)lmin(NR, n - jp * NR);
+      float* Cj = C + jp * NR;
+      long i = 0;
+      for (; i + MR <= m; i += MR) ukernel<MR, NV>(kc, A + i * ars + kk * acs, ars, acs, B, Cj + i * ldc, ldc, ncols, a2);
+      for (; i < m; i++) ukernel<1, NV>(kc, A + i * ars + kk * acs, ars, acs, B, Cj + i * ldc, ldc, ncols, a2);
+    }
+  }
+}
+
+static inline int nv_for(long ncols) { return ncols <= VW ? 1 : 2; }
+
+static void gemm(int nv, long m, long n, long k, const float* A, long ars, long acs, const float* Bp, float* C, long ldc,
+                 bool acc) {
+  if (nv == 1)
+    gemm_t<12, 1>(m, n, k, A, ars, acs, Bp, C, ldc, acc);
+  else
+    gemm_t<6, 2>(m, n, k, A, ars, acs, Bp, C, ldc, acc);
+}
+
+int panel_width(long ncols) { return nv_for(ncols) * VW; }
+
+size_t packed_size(long k, long n) {
+  const long nr = panel_width(n);
+  return (size_t)((n + nr - 1) / nr) * nr * k;
+}
+
+// dst[jp][p][j] = src[p*rs + (jp*NR + j)*cs], zero beyond column n.
+void pack_b(const float* src, long rs, long cs, long k, long n, float* dst) {
+  const long nr = panel_width(n);
+  const long panels = (n + nr - 1) / nr;
+  for (long jp = 0; jp < panels; jp++) {
+    float* d = dst + jp * k * nr;
+    const long c0 = jp * nr, nc = lmin(nr, n - c0);
+    for (long p = 0; p < k; p++) {
+      const float* s = src + p * rs + c0 * cs;
+      if (cs == 1) {
+        __builtin_memcpy(d + p * nr, s, nc * sizeof(float));
+      } else {
+        for (long j = 0; j < nc; j++) d[p * nr + j] = s[j * cs];
+      }
+      for (long j = nc; j < nr; j++) d[p * nr + j] = 0.f;
+    }
+  }
+}
+
+static inline bool direct(const ConvShape& s) {
+  return s.fh == 1 && s.fw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.oh == s.h && s.ow == s.w;
+}
+
+// rows [m0, m1) of im2col(x) into dst (row-major, K per row)
+static void im2col(const ConvShape& s, const float* x, long m0, long m1, float* dst) {
+  const long K = (long)s.fh * s.fw * s.ci, hw = (long)s.oh * s.ow;
+  const size_t run = (size_t)s.ci * sizeof(float);
+  for (long r = m0; r < m1; r++) {
+    const long n = r / hw, rem = r % hw, oy = rem / s.ow, ox = rem % s.ow;
+    float* d = dst + (r - m0) * K;
+    for (int kh = 0; kh < s.fh; kh++) {
+      const long iy = oy * s.sh + kh * s.dh - s.pt;
+      for (int kw = 0; kw < s.fw; kw++, d += s.ci) {
+        const long ix = ox * s.sw + kw * s.dw - s.pl;
+        if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
+          __builtin_memset(d, 0, run);
+        else
+          __builtin_memcpy(d, x + ((n * s.h + iy) * s.w + ix) * s.ci, run);
+      }
+    }
+  }
+}
+
+void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const float* bias, int relu, float* out,
+                       long m0, long m1, float* scratch) {
+  const long K = (long)s.fh * s.fw * s.ci, rows = m1 - m0;
+  const int nv = nv_for(s.co);
+  if (direct(s)) {
+    gemm(nv, rows, s.co, K, x + m0 * s.ci, s.ci, 1, Bp, out + m0 * s.co, s.co, false);
+  } else {
+    im2col(s, x, m0, m1, scratch);
+    gemm(nv, rows, s.co, K, scratch, K, 1, Bp, out + m0 * s.co, s.co, false);
+  }
+  if (bias || relu) {
+    for (long r = m0; r < m1; r++) {
+      float* o = out + r * s.co;
+      if (bias)
+        for (long j = 0; j < s.co; j++) o[j] += bias[j];
+      if (relu)
+        for (long j = 0; j < s.co; j++) o[j] = o[j] > 0.f ? o[j] : 0.f;
+    }
+  }
+}
+
+// dw[K x CO] += im2col(x)[rows]^T * dy[rows]; bscratch holds the packed dy rows, scratch the im2col rows.
+void conv_filter_rows(const ConvShape& s, const float* x, const float* dy, float* dw, long m0, long m1, float* scratch,
+                      float* bscratch) {
+  const long K = (long)s.fh * s.fw * s.ci, rows = m1 - m0;
+  pack_b(dy + m0 * s.co, s.co, 1, rows, s.co, bscratch);
+  const int nv = nv_for(s.co);
+  if (direct(s)) {
+    gemm(nv, K, s.co, rows, x + m0 * s.ci, 1, s.ci, bscratch, dw, s.co, true);
+  } else {
+    im2col(s, x, m0, m1, scratch);
+    gemm(nv, K, s.co, rows, scratch, 1, K, bscratch, dw, s.co, true);
+  }
+}
+
+// dx rows: direct (1x1, stride 1, no padding) convolutions only: dx[rows] = dy[rows] * W^T
+void conv_input_direct_rows(const ConvShape& s, const float* dy, const float* WTp, float* dx, long m0, long m1) {
+  gemm(nv_for(s.ci), m1 - m0, s.ci, s.co, dy + m0 * s.co, s.co, 1, WTp, dx + m0 * s.ci, s.ci, false);
+}
+
+// dx of images [n0, n1) (zeroed here): col = dy * W^T block by block, scattered back (col2im).
+void conv_input_images(const ConvShape& s, const float* dy, const float* WTp, float* dx, long n0, long n1, long block,
+                       float* scratch) {
+  const long K = (long)s.fh * s.fw * s.ci, hw = (long)s.oh * s.ow;
+  const int nv = nv_for(K);
+  __builtin_memset(dx + n0 * s.h * s.w * s.ci, 0, (size_t)(n1 - n0) * s.h * s.w * s.ci * sizeof(float));
+  for (long m0 = n0 * hw; m0 < n1 * hw; m0 += block) {
+    const long m1 = lmin(m0 + block, n1 * hw);
+    gemm(nv, m1 - m0, K, s.co, dy + m0 * s.co, s.co, 1, WTp, scratch, K, false);
+    for (long r = m0; r < m1; r++) {
+      const long n = r / hw, rem = r % hw, oy = rem / s.ow, ox = rem % s.ow;
+      const float* c = scratch + (r - m0) * K;
+      for (int kh = 0; kh < s.fh; kh++) {
+        const long iy = oy * s.sh + kh * s.dh - s.pt;
+        for (int kw = 0; kw < s.fw; kw++, c += s.ci) {
+          const long ix = ox * s.sw + kw * s.dw - s.pl;
+          if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
+          float* d = dx + ((n * s.h + iy) * s.w + ix) * s.ci;
+          for (long j = 0; j < s.ci; j++) d[j] += c[j];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Native convolution kernels for the wasm backend (native/: a Node-API addon, built by `npm install` where a C++
+ * toolchain exists; absent otherwise, and then the wasm kernels run as before).
+ *
+ * tfjs-backend-wasm runs its convolutions on one thread with 128-bit SIMD (tfjs 4.22 turns wasm threads off under
+ * Node). The addon computes Conv2D / FusedConv2D (bias + ReLU), Conv2DBackpropFilter and Conv2DBackpropInput as
+ * im2col + GEMM with AVX-512 / AVX2+FMA / generic vector micro-kernels (chosen at run time from what the CPU has) on
+ * a pool of native threads, reading and writing the tensors in place on the wasm heap: no copies, and tensors stay
+ * ordinary wasm tensors for every other kernel. Channels-last float32 only; anything else goes to the kernel it
+ * replaced.
+ *
+ * DAFT_NATIVE=0 disables it; DAFT_NATIVE_THREADS=n sets its thread count (default: all cores);
+ * DAFT_NATIVE_ISA=avx512|avx2|generic picks a code path (tests check each against the cpu backend).
+ */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as tf from '@tensorflow/tfjs'
+import type { TensorInfo } from './util'
+
+export interface NativeInfo {
+  /** instruction set of the micro-kernels in use */
+  isa: string
+  threads: number
+  /** every instruction set this CPU and build support, best first */
+  isas: string[]
+  path: string
+}
+
+export interface Addon {
+  conv2d(heap: ArrayBuffer, params: Float64Array): void
+  conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
+  conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
+  info(): Omit<NativeInfo, 'path'>
+  configure(threads?: number, isa?: string): Omit<NativeInfo, 'path'>
+}
+
+const ADDON_FILE = 'daft_native.node'
+let loaded: { addon: Addon; path: string } | null | undefined
+let loadError = ''
+
+/** Where the addon may be: next to the sources (dev, tests, serve), in a packaged app's resources, or DAFT_NATIVE_PATH. */
+function candidates(): string[] {
+  const list: string[] = []
+  if (process.env.DAFT_NATIVE_PATH) list.push(process.env.DAFT_NATIVE_PATH)
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 6; i++) {
+    list.push(join(dir, 'native', 'build', 'Release', ADDON_FILE))
+    dir = dirname(dir)
+  }
+  const resources = (process as { resourcesPath?: string }).resourcesPath
+  if (resources) list.push(join(resources, 'native', ADDON_FILE))
+  return list
+}
+
+/** Loads the addon once (null when disabled or not built; `nativeLoadError()` says why). */
+export function loadNative(): { addon: Addon; path: string } | null {
+  if (loaded !== undefined) return loaded
+  loaded = null
+  if (process.env.DAFT_NATIVE === '0') {
+    loadError = 'disabled by DAFT_NATIVE=0'
+    return null
+  }
+  const path = candidates().find((p) => existsSync(p))
+  if (!path) {
+    loadError = `${ADDON_FILE} is not built (npm install builds it with node-gyp; needs a C++ compiler)`
+    return null
+  }
+  try {
+    const addon = createRequire(import.meta.url)(path) as Addon
+    const threads = Number(process.env.DAFT_NATIVE_THREADS ?? 0)
+    addon.configure(threads > 0 ? threads : 0, process.env.DAFT_NATIVE_ISA ?? '')
+    loaded = { addon, path }
+  } catch (e) {
+    loadError = `${path} failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`
+  }
+  return loaded
+}
+
+export function nativeLoadError(): string {
+  return loadError
+}
+
+export function nativeInfo(): NativeInfo | null {
+  const n = loadNative()
+  return n ? { ...n.addon.info(), path: n.path } : null
+}
+
+/** Sets the thread count and/or instruction set (tests and benchmarks); returns the new state. */
+export function configureNative(opts: { threads?: number; isa?: string }): NativeInfo | null {
+  const n = loadNative()
+  return n ? { ...n.addon.configure(opts.threads ?? 0, opts.isa ?? ''), path: n.path } : null
+}
+
+// ------------------------------------------------------------------------------------------------ wasm glue
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: string): TensorInfo
+  dataIdMap: { get(id: object): { memoryOffset: number } }
+  wasm: { HEAPU8: Uint8Array }
+}
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding
+interface ConvAttrs {
+  strides: number | [number, number]
+  pad: Pad
+  dataFormat?: string
+  dilations?: number | [number, number]
+  dimRoundingMode?: 'floor' | 'round' | 'ceil'
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }
+type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[]
+
+const channelsLast = (f: string | undefined): boolean => f == null || f === 'NHWC' || f === 'channelsLast'
+const float4d = (...ts: TensorInfo[]): boolean => ts.every((t) => t.dtype === 'float32' && t.shape.length === 4 && t.shape.every((d) => d > 0))
+
+function info(xShape: number[], filterShape: number[], a: ConvAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  )
+}
+
+/** n h w ci fh fw co oh ow sh sw dh dw padTop padLeft */
+function shapeParams(c: tf.backend_util.Conv2DInfo): number[] {
+  return [
+    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.outChannels,
+    c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left,
+  ]
+}
+
+function offsetOf(b: WasmBackendLike, t: TensorInfo): number {
+  return b.dataIdMap.get(t.dataId).memoryOffset
+}
+
+/**
+ * Conv2D, FusedConv2D (bias [co] or none; linear or relu), Conv2DBackpropFilter and Conv2DBackpropInput on the addon,
+ * each falling back to `previous[name]` for cases it does not take.
+ */
+export function nativeConvKernels(addon: Addon, previous: Record<string, tf.KernelConfig | undefined>): Record<string, KernelFunc> {
+  const fallback = (name: string, args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const k = previous[name]
+    if (!k) throw new Error(`kernels/native: ${name} case not supported natively and the backend has no kernel for it`)
+    return k.kernelFunc(args as never) as TensorInfo | TensorInfo[]
+  }
+  const forward = (name: string) => (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>
+    const a = args.attrs as unknown as ConvAttrs & { activation?: string }
+    const activation = a.activation ?? 'linear'
+    const biasOk = bias == null || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter?.shape[3])
+    if (!x || !filter || !channelsLast(a.dataFormat) || !float4d(x, filter) || !biasOk || preluActivationWeights != null || (activation !== 'linear' && activation !== 'relu')) {
+      return fallback(name, args)
+    }
+    const c = info(x.shape, filter.shape, a)
+    const b = args.backend as WasmBackendLike
+    const out = b.makeOutput(c.outShape, 'float32')
+    // offsets after makeOutput: allocating may grow (and replace) the heap buffer
+    const p = Float64Array.from([offsetOf(b, x), offsetOf(b, filter), bias ? offsetOf(b, bias) : -1, offsetOf(b, out), activation === 'relu' ? 1 : 0, ...shapeParams(c)])
+    addon.conv2d(b.wasm.HEAPU8.buffer as ArrayBuffer, p)
+    return out
+  }
+  return {
+    Conv2D: forward('Conv2D'),
+    FusedConv2D: forward('FusedConv2D'),
+    Conv2DBackpropFilter: (args) => {
+      const { x, dy } = args.inputs as Record<string, TensorInfo>
+      const a = args.attrs as unknown as ConvAttrs & { filterShape: number[] }
+      if (!channelsLast(a.dataFormat) || !float4d(x, dy)) return fallback('Conv2DBackpropFilter', args)
+      const c = info(x.shape, a.filterShape, { ...a, dilations: 1 })
+      if (dy.shape.some((d, i) => d !== c.outShape[i])) {
+        throw new Error(`kernels/Conv2DBackpropFilter: dy has shape [${dy.shape}] but the convolution output is [${c.outShape}]`)
+      }
+      const b = args.backend as WasmBackendLike
+      const dw = b.makeOutput(a.filterShape, 'float32')
+      addon.conv2dBackpropFilter(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([offsetOf(b, x), offsetOf(b, dy), offsetOf(b, dw), ...shapeParams(c)]))
+      return dw
+    },
+    Conv2DBackpropInput: (args) => {
+      const { dy, filter } = args.inputs as Record<string, TensorInfo>
+      const a = args.attrs as unknown as ConvAttrs & { inputShape: number[] }
+      if (!channelsLast(a.dataFormat) || !float4d(dy, filter)) return fallback('Conv2DBackpropInput', args)
+      const c = info(a.inputShape, filter.shape, { ...a, dilations: 1 })
+      if (dy.shape.some((d, i) => d !== c.outShape[i])) {
+        throw new Error(`kernels/Conv2DBackpropInput: dy has shape [${dy.shape}] but the convolution output is [${c.outShape}]`)
+      }
+      const b = args.backend as WasmBackendLike
+      const dx = b.makeOutput(a.inputShape, 'float32')
+      addon.conv2dBackpropInput(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([offsetOf(b, dy), offsetOf(b, filter), offsetOf(b, dx), ...shapeParams(c)]))
+      return dx
+    },
+  }
+}

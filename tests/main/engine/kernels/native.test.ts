@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { initBackend } from '../../../../src/main/engine/backend'
+import { configureNative, loadNative, nativeInfo, nativeLoadError } from '../../../../src/main/engine/kernels'
+import { relativeError, runOn, seededValues } from './compare'
+import { cases as smallCases, label, shapes, type Case } from './convCases'
+
+// wider layers: both micro-kernel widths (<= one vector of channels / two), K beyond one 256-deep block, row tails
+const cases: Case[] = [
+  ...smallCases,
+  { batch: 3, h: 8, w: 8, cin: 16, cout: 16, f: 3, strides: [1, 1], pad: 'same' },
+  { batch: 2, h: 9, w: 9, cin: 32, cout: 64, f: 3, strides: [2, 2], pad: 'same' },
+  { batch: 2, h: 5, w: 7, cin: 40, cout: 33, f: 3, strides: [1, 1], pad: 'valid' },
+  { batch: 2, h: 6, w: 6, cin: 64, cout: 24, f: 1, strides: [1, 1], pad: 'valid' },
+  { batch: 1, h: 15, w: 13, cin: 3, cout: 20, f: 7, strides: [2, 2], pad: 3 },
+]
+
+let isas: string[] = []
+
+beforeAll(async () => {
+  const backend = await initBackend({ force: 'wasm' })
+  // the CI machine has a C++ toolchain: a missing addon is a broken build, not a skipped path
+  expect(loadNative(), nativeLoadError()).not.toBeNull()
+  expect(backend.kernels).toEqual(expect.arrayContaining(['Conv2D (native)', 'FusedConv2D (native)', 'Conv2DBackpropFilter (native)', 'Conv2DBackpropInput (native)']))
+  isas = nativeInfo()!.isas
+  expect(isas).toContain('generic')
+  tf.env().set('IS_TEST', true)
+})
+
+function kernelRuns(c: Case) {
+  const { xShape, filterShape, dyShape } = shapes(c)
+  const x = seededValues(tf.util.sizeFromShape(xShape), 11)
+  const w = seededValues(tf.util.sizeFromShape(filterShape), 12)
+  const dy = seededValues(tf.util.sizeFromShape(dyShape), 13)
+  const bias = seededValues(c.cout, 14)
+  const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined }
+  return {
+    Conv2D: () => tf.engine().runKernel('Conv2D', { x: tf.tensor(x, xShape), filter: tf.tensor(w, filterShape) }, attrs as never) as tf.Tensor,
+    'FusedConv2D (bias, relu)': () =>
+      tf.engine().runKernel(
+        'FusedConv2D',
+        { x: tf.tensor(x, xShape), filter: tf.tensor(w, filterShape), bias: tf.tensor1d(bias) },
+        { ...attrs, activation: 'relu', leakyreluAlpha: 0 } as never,
+      ) as tf.Tensor,
+    Conv2DBackpropFilter: () =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor(x, xShape), dy: tf.tensor(dy, dyShape) }, { ...attrs, filterShape } as never) as tf.Tensor,
+    Conv2DBackpropInput: () =>
+      tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dy, dyShape), filter: tf.tensor(w, filterShape) }, { ...attrs, inputShape: xShape } as never) as tf.Tensor,
+  }
+}
+
+describe('native convolution kernels match the cpu backend (max rel. error < 1e-5), on every instruction set here', () => {
+  const rows = cases.flatMap((c) => ['Conv2D', 'FusedConv2D (bias, relu)', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'].map((k) => [`${k} ${label(c)}`, k, c] as const))
+  it.each(rows)('%s', async (_, kernel, c) => {
+    const run = kernelRuns(c)[kernel as keyof ReturnType<typeof kernelRuns>]
+    const [cpu] = await runOn('cpu', run)
+    for (const isa of isas) {
+      configureNative({ isa })
+      const [native] = await runOn('wasm', run)
+      expect(native.length).toBe(cpu.length)
+      expect(relativeError(native, cpu), `${isa}`).toBeLessThan(1e-5)
+    }
+    configureNative({ isa: isas[0] })
+  })
+})
+
+describe('native kernels: threads, determinism, fallbacks, errors', () => {
+  it('gives bit-identical gradients from run to run, with 1 or 2 threads matching the cpu backend', async () => {
+    const c: Case = { batch: 8, h: 16, w: 16, cin: 16, cout: 32, f: 3, strides: [1, 1], pad: 'same' }
+    const run = kernelRuns(c).Conv2DBackpropFilter
+    const [cpu] = await runOn('cpu', run)
+    for (const threads of [1, 2]) {
+      configureNative({ threads })
+      expect(nativeInfo()!.threads).toBe(threads)
+      const [a] = await runOn('wasm', run)
+      const [b] = await runOn('wasm', run)
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true)
+      expect(relativeError(a, cpu)).toBeLessThan(1e-5)
+    }
+  })
+
+  it('tf.grads through a conv + bias + relu leaks no tensors and agrees with cpu', async () => {
+    const xShape: [number, number, number, number] = [2, 9, 9, 6]
+    const wShape: [number, number, number, number] = [3, 3, 6, 10]
+    const x = seededValues(tf.util.sizeFromShape(xShape), 21)
+    const w = seededValues(tf.util.sizeFromShape(wShape), 22)
+    const b = seededValues(10, 23)
+    const run = () => {
+      const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 2, pad: 'same', bias: bb, activation: 'relu' }).square().sum()
+      return tf.grads(f)([tf.tensor(x, xShape), tf.tensor(w, wShape), tf.tensor1d(b)])
+    }
+    const before = tf.memory().numTensors
+    const native = await runOn('wasm', run)
+    expect(tf.memory().numTensors).toBe(before)
+    const cpu = await runOn('cpu', run)
+    native.forEach((g, i) => expect(relativeError(g, cpu[i])).toBeLessThan(1e-5))
+  })
+
+  it('hands cases it does not take (relu6, a prelu) to the kernel it replaced', async () => {
+    const x = seededValues(2 * 7 * 7 * 3, 31)
+    const w = seededValues(3 * 3 * 3 * 4, 32)
+    const run = () =>
+      tf.fused.conv2d({ x: tf.tensor(x, [2, 7, 7, 3]) as tf.Tensor4D, filter: tf.tensor(w, [3, 3, 3, 4]) as tf.Tensor4D, strides: 1, pad: 'same', activation: 'relu6' })
+    const [wasm] = await runOn('wasm', run)
+    const [cpu] = await runOn('cpu', run)
+    expect(relativeError(wasm, cpu)).toBeLessThan(1e-5)
+  })
+
+  it('rejects a tensor outside the heap and a wrong parameter count with a clear error', () => {
+    const { addon } = loadNative()!
+    const heap = new ArrayBuffer(1024)
+    const shape = [1, 4, 4, 2, 3, 3, 2, 4, 4, 1, 1, 1, 1, 1, 1]
+    expect(() => addon.conv2d(heap, Float64Array.from([0, 0, -1, 4096, 0, ...shape]))).toThrow(/out lies outside the wasm heap/)
+    expect(() => addon.conv2d(heap, Float64Array.from([0, 0]))).toThrow(/expected 20 parameters, got 2/)
+    expect(() => addon.conv2dBackpropFilter(heap, Float64Array.from([0, 0, 0, 1, 0, 4, 2, 3, 3, 2, 4, 4, 1, 1, 1, 1, 1, 1]))).toThrow(/invalid convolution shape/)
+    expect(() => configureNative({ isa: 'sse9' })).toThrow(/instruction set 'sse9' is not supported/)
+  })
+})
