@@ -117,24 +117,77 @@ static inline bool direct(const ConvShape& s) {
   return s.fh == 1 && s.fw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.oh == s.h && s.ow == s.w;
 }
 
-// rows [m0, m1) of im2col(x) into dst (row-major, K per row)
-static void im2col(const ConvShape& s, const float* x, long m0, long m1, float* dst) {
-  const long K = (long)s.fh * s.fw * s.ci, hw = (long)s.oh * s.ow;
-  const size_t run = (size_t)s.ci * sizeof(float);
+static inline void copy_run(float* d, const float* src, long len) {
+  long j = 0;
+  for (; j + VW <= len; j += VW) {
+    vf v;
+    __builtin_memcpy(&v, src + j, sizeof(vf));
+    __builtin_memcpy(d + j, &v, sizeof(vf));
+  }
+  for (; j < len; j++) d[j] = src[j];
+}
+
+static inline void add_run(float* d, const float* src, long len) {
+  long j = 0;
+  for (; j + VW <= len; j += VW) {
+    vf a, b;
+    __builtin_memcpy(&a, d + j, sizeof(vf));
+    __builtin_memcpy(&b, src + j, sizeof(vf));
+    a += b;
+    __builtin_memcpy(d + j, &a, sizeof(vf));
+  }
+  for (; j < len; j++) d[j] += src[j];
+}
+
+// Walks rows [m0, m1) of the im2col matrix: for each row and filter row kh, calls
+// run(colOffset, imageOffset, length) for every stretch of taps that lies inside the image (a whole filter row at
+// once when the dilation is 1 and the row is interior), and gap(colOffset, length) for padding. Row indices are
+// stepped, not divided, and the per-row work is a few long runs instead of fh*fw short ones.
+template <class Run, class Gap>
+static inline void walk_rows(const ConvShape& s, long m0, long m1, Run run, Gap gap) {
+  const long ci = s.ci, K = (long)s.fh * s.fw * ci, hw = (long)s.oh * s.ow;
+  long n = m0 / hw, oy = (m0 % hw) / s.ow, ox = m0 % s.ow;
   for (long r = m0; r < m1; r++) {
-    const long n = r / hw, rem = r % hw, oy = rem / s.ow, ox = rem % s.ow;
-    float* d = dst + (r - m0) * K;
-    for (int kh = 0; kh < s.fh; kh++) {
+    const long col0 = (r - m0) * K;
+    const long ix0 = ox * s.sw - s.pl;
+    const bool interior = s.dw == 1 && ix0 >= 0 && ix0 + s.fw <= s.w;
+    for (long kh = 0; kh < s.fh; kh++) {
       const long iy = oy * s.sh + kh * s.dh - s.pt;
-      for (int kw = 0; kw < s.fw; kw++, d += s.ci) {
-        const long ix = ox * s.sw + kw * s.dw - s.pl;
-        if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w)
-          __builtin_memset(d, 0, run);
+      const long colRow = col0 + kh * s.fw * ci;
+      if (iy < 0 || iy >= s.h) {
+        gap(colRow, s.fw * ci);
+        continue;
+      }
+      const long rowBase = (n * s.h + iy) * s.w;
+      if (interior) {
+        run(colRow, (rowBase + ix0) * ci, s.fw * ci);
+        continue;
+      }
+      for (long kw = 0; kw < s.fw; kw++) {
+        const long ix = ix0 + kw * s.dw;
+        if (ix < 0 || ix >= s.w)
+          gap(colRow + kw * ci, ci);
         else
-          __builtin_memcpy(d, x + ((n * s.h + iy) * s.w + ix) * s.ci, run);
+          run(colRow + kw * ci, (rowBase + ix) * ci, ci);
+      }
+    }
+    if (++ox == s.ow) {
+      ox = 0;
+      if (++oy == s.oh) {
+        oy = 0;
+        n++;
       }
     }
   }
+}
+
+// rows [m0, m1) of im2col(x) into dst (row-major, K per row)
+static void im2col(const ConvShape& s, const float* x, long m0, long m1, float* dst) {
+  walk_rows(
+      s, m0, m1, [&](long c, long xi, long len) { copy_run(dst + c, x + xi, len); },
+      [&](long c, long len) {
+        for (long j = 0; j < len; j++) dst[c + j] = 0.f;
+      });
 }
 
 void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const float* bias, int relu, float* out,
@@ -186,18 +239,7 @@ void conv_input_images(const ConvShape& s, const float* dy, const float* WTp, fl
   for (long m0 = n0 * hw; m0 < n1 * hw; m0 += block) {
     const long m1 = lmin(m0 + block, n1 * hw);
     gemm(nv, m1 - m0, K, s.co, dy + m0 * s.co, s.co, 1, WTp, scratch, K, false);
-    for (long r = m0; r < m1; r++) {
-      const long n = r / hw, rem = r % hw, oy = rem / s.ow, ox = rem % s.ow;
-      const float* c = scratch + (r - m0) * K;
-      for (int kh = 0; kh < s.fh; kh++) {
-        const long iy = oy * s.sh + kh * s.dh - s.pt;
-        for (int kw = 0; kw < s.fw; kw++, c += s.ci) {
-          const long ix = ox * s.sw + kw * s.dw - s.pl;
-          if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) continue;
-          float* d = dx + ((n * s.h + iy) * s.w + ix) * s.ci;
-          for (long j = 0; j < s.ci; j++) d[j] += c[j];
-        }
-      }
-    }
+    walk_rows(
+        s, m0, m1, [&](long c, long xi, long len) { add_run(dx + xi, scratch + c, len); }, [](long, long) {});
   }
 }
