@@ -35,6 +35,8 @@ export interface KernelRow {
 }
 
 export interface ChildResult {
+  /** the engine's device string, e.g. "CPU (wasm SIMD, 1 thread) + native conv (avx512, 2 threads)" */
+  device: string
   imgPerSec: number
   /** images per CPU-second of this process (all threads): less sensitive to other load on the machine */
   cpuImgPerSec: number
@@ -158,9 +160,9 @@ async function conversionRatio(model: BNNet, spec: CaseSpec, batches: number): P
 }
 
 export async function runChild(spec: CaseSpec): Promise<ChildResult> {
-  await initBackend({ force: spec.backend as BackendName })
+  const backend = await initBackend({ force: spec.backend as BackendName })
   const model = createModel(spec.model as ArchName, K, { seed: 0 })
-  const out: ChildResult = { imgPerSec: 0, cpuImgPerSec: 0, peakRssMb: 0, bnBatchSize: null }
+  const out: ChildResult = { device: backend.device, imgPerSec: 0, cpuImgPerSec: 0, peakRssMb: 0, bnBatchSize: null }
   if (spec.mode === 'train') {
     const r = await trainSpeed(model, spec)
     Object.assign(out, r)

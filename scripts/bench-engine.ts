@@ -10,7 +10,7 @@
  *                                             the ratio project / PyTorch
  *   options: --json (one JSON object), --quick (tiny smoke run), --steps N, --micro-batch N (ResNet-50 training),
  *            --models resnet20,resnet50 (run only these cases),
- *            --no-profile, --torch-spin (leave OMP_WAIT_POLICY alone; by default PyTorch runs with PASSIVE, since
+ *            --no-native (wasm's own kernels: DAFT_NATIVE=0), --no-profile, --torch-spin (leave OMP_WAIT_POLICY alone; by default PyTorch runs with PASSIVE, since
  *            OpenMP's busy-waiting collapses 2-thread PyTorch ~6x on a shared, loaded 2-core machine)
  * Every case runs in a fresh child process (this script with --child), so peak RSS is per case and the wasm heap
  * (which never shrinks) starts empty.
@@ -49,6 +49,7 @@ interface CaseRow {
   rss_after_step_mb?: number[]
   tensors_after_step?: number[]
   conversion_ratio?: number
+  device: string
   load_avg: string
 }
 
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
     if (!json) console.log(s)
     else process.stderr.write(s + '\n')
   }
+  if (flag('no-native')) process.env.DAFT_NATIVE = '0' // inherited by every case's child process
   const withTorch = vsTorch && torchAvailable()
   if (vsTorch && !withTorch) log('PyTorch is not available to /usr/bin/python3: printing the project side only')
   const rows: CaseRow[] = []
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
       model: spec.model, image_size: spec.imageSize, batch: spec.batch, mode: spec.mode, backend: spec.backend,
       project_img_s: p.imgPerSec, torch_img_s: t ? t.img_s : null, ratio: t ? p.imgPerSec / t.img_s : null,
       project_cpu_img_s: p.cpuImgPerSec, torch_cpu_img_s: t ? t.cpu_img_s : null, cpu_ratio: t ? p.cpuImgPerSec / t.cpu_img_s : null,
-      peak_rss_mb: p.peakRssMb, torch_peak_rss_mb: t ? t.peak_rss_mb : null, load_avg: `${load} -> ${loadavg()}`,
+      peak_rss_mb: p.peakRssMb, torch_peak_rss_mb: t ? t.peak_rss_mb : null, device: p.device, load_avg: `${load} -> ${loadavg()}`,
     }
     if (spec.microBatch) row.micro_batch = spec.microBatch
     if (spec.mode === 'train') {
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
     if (p.conversion) row.conversion_ratio = p.conversion.ratio
     rows.push(row)
     if (p.profile) profiles[label] = p.profile
+    if (!rows.length) log(`  device: ${p.device}`)
     log(
       `  project ${fmt(p.imgPerSec)} img/s` + (t ? ` | torch ${fmt(t.img_s)} img/s | ratio ${fmt(row.ratio, 2)}` : '') +
         ` | per CPU-second: project ${fmt(p.cpuImgPerSec)}` + (t ? `, torch ${fmt(t.cpu_img_s)}, ratio ${fmt(row.cpu_ratio, 2)}` : '') +

@@ -316,6 +316,24 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluGrad(heap, [dy, x, out, n]): out = x > 0 ? dy : 0 (the ReLU gradient in one pass; tfjs does Step, Cast, Multiply)
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!readArgs(env, info, a, 4)) return nullptr;
+  const double count = a.p[3];
+  if (!(count >= 0)) return throwError(env, "daft_native: invalid element count");
+  const size_t n = (size_t)count;
+  TENSOR(dy, 0, n)
+  TENSOR(x, 1, n)
+  TENSOR(out, 2, n)
+  const long chunk = 1 << 16, tasks = (long)((n + chunk - 1) / chunk);
+  g_pool.parallelFor(tasks, [&](long t, int) {
+    const size_t i0 = (size_t)t * chunk, i1 = std::min(n, i0 + chunk);
+    for (size_t i = i0; i < i1; i++) out[i] = x[i] > 0.f ? dy[i] : 0.f;
+  });
+  return nullptr;
+}
+
 // info() -> { isa, threads, isas: [...] }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v, arr;
@@ -367,6 +385,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

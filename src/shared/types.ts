@@ -12,6 +12,8 @@ export interface BackendInfo {
   fallbackReason?: string
   /** custom kernels the project registered on this backend */
   kernels: string[]
+  /** wasm only: why the native conv kernels (native/) are not in use, e.g. not built */
+  nativeUnavailable?: string
 }
 
 export interface AppStatus {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import { registerTrainingKernels } from './kernels/index'
+import { nativeInfo, nativeLoadError, registerTrainingKernels } from './kernels/index'
 import type { BackendInfo, BackendName } from '../../shared/types'
 
 export type { BackendInfo, BackendName } from '../../shared/types'
@@ -96,12 +96,16 @@ async function tryWasm(threads?: number): Promise<BackendInfo> {
   }
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
   const n = Math.max(1, wasm.getThreadsCount())
+  const kernels = registerTrainingKernels('wasm')
+  const native = nativeInfo()
+  const plural = (k: number): string => `${k} thread${k === 1 ? '' : 's'}`
   return {
     name: 'wasm',
-    device: `CPU (wasm${simd ? ' SIMD' : ''}, ${n} thread${n === 1 ? '' : 's'})`,
+    device: `CPU (wasm${simd ? ' SIMD' : ''}, ${plural(n)})` + (native ? ` + native conv (${native.isa}, ${plural(native.threads)})` : ''),
     simd,
-    threads: n,
-    kernels: registerTrainingKernels('wasm'),
+    threads: native ? Math.max(n, native.threads) : n,
+    kernels,
+    ...(native ? {} : { nativeUnavailable: nativeLoadError() }),
   }
 }
 

@@ -12,7 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { loadNative, nativeConvKernels } from './native'
+import { RELU_GRAD, loadNative, nativeConvKernels, nativeReluGradKernel, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -111,7 +111,9 @@ function registerNativeConvKernels(): string[] {
     if (existing) tf.unregisterKernel(name, 'wasm')
     tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: existing?.setupFunc, kernelFunc: funcs[name] as unknown as tf.KernelFunc })
   }
-  return names.map((n) => `${n} (native)`)
+  tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: nativeReluGradKernel(native.addon) as unknown as tf.KernelFunc })
+  registerReluGradient()
+  return [...names, RELU_GRAD].map((n) => `${n} (native)`)
 }
 
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'

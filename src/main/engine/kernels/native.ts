@@ -32,6 +32,7 @@ export interface Addon {
   conv2d(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
+  reluGrad(heap: ArrayBuffer, params: Float64Array): void
   info(): Omit<NativeInfo, 'path'>
   configure(threads?: number, isa?: string): Omit<NativeInfo, 'path'>
 }
@@ -197,4 +198,43 @@ export function nativeConvKernels(addon: Addon, previous: Record<string, tf.Kern
       return dx
     },
   }
+}
+
+/** Kernel name of the one-pass ReLU gradient (dy where x > 0); see registerReluGradient. */
+export const RELU_GRAD = 'DaftReluGrad'
+
+/** DaftReluGrad on the addon: inputs { dy, x } of the same shape, float32. */
+export function nativeReluGradKernel(addon: Addon): KernelFunc {
+  return (args) => {
+    const { dy, x } = args.inputs as Record<string, TensorInfo>
+    if (dy.dtype !== 'float32' || x.dtype !== 'float32' || tf.util.sizeFromShape(dy.shape) !== tf.util.sizeFromShape(x.shape)) {
+      throw new Error(`kernels/${RELU_GRAD}: dy [${dy.shape}] ${dy.dtype} and x [${x.shape}] ${x.dtype} must be float32 of one size`)
+    }
+    const b = args.backend as WasmBackendLike
+    const out = b.makeOutput(x.shape, 'float32')
+    const n = tf.util.sizeFromShape(x.shape)
+    if (n > 0) addon.reluGrad(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), n]))
+    return out
+  }
+}
+
+/**
+ * Relu's gradient as one kernel where the active backend has DaftReluGrad (tfjs-core runs Step, Cast and Multiply:
+ * three passes and two activation-sized temporaries); elsewhere the same formula as tfjs-core.
+ */
+export function registerReluGradient(): void {
+  tf.registerGradient({
+    kernelName: 'Relu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved
+      const g = dy as tf.Tensor
+      return {
+        x: () =>
+          tf.getKernel(RELU_GRAD, tf.getBackend())
+            ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }, {}) as tf.Tensor)
+            : tf.mul(g, tf.cast(tf.step(x), 'float32')),
+      }
+    },
+  })
 }

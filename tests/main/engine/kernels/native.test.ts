@@ -97,6 +97,23 @@ describe('native kernels: threads, determinism, fallbacks, errors', () => {
     native.forEach((g, i) => expect(relativeError(g, cpu[i])).toBeLessThan(1e-5))
   })
 
+  it('computes the ReLU gradient in one kernel: dy where x > 0, zero at and below 0, as tfjs-core on cpu', async () => {
+    expect(tf.getKernel('DaftReluGrad', 'wasm')).toBeDefined()
+    const values = seededValues(3 * 5 * 7 * 9, 41)
+    values[0] = 0
+    values[1] = -0
+    const dyv = seededValues(values.length, 42)
+    const run = () => tf.grad((x: tf.Tensor) => tf.relu(x))(tf.tensor(values, [3, 5, 7, 9]), tf.tensor(dyv, [3, 5, 7, 9]))
+    const before = tf.memory().numTensors
+    const [wasm] = await runOn('wasm', run)
+    expect(tf.memory().numTensors).toBe(before)
+    const [cpu] = await runOn('cpu', run)
+    // equal values (tfjs-core's dy * 0 gives -0 where dy < 0; the kernel writes +0)
+    expect(Array.from(wasm, (v) => v + 0)).toEqual(Array.from(cpu, (v) => v + 0))
+    expect(wasm[0]).toBe(0)
+    expect(wasm.filter((v, i) => v !== 0 && values[i] <= 0)).toHaveLength(0)
+  })
+
   it('hands cases it does not take (relu6, a prelu) to the kernel it replaced', async () => {
     const x = seededValues(2 * 7 * 7 * 3, 31)
     const w = seededValues(3 * 3 * 3 * 4, 32)
