@@ -28,12 +28,14 @@ struct Isa {
   void (*filter_rows)(const ConvShape&, const float*, const float*, float*, long, long, float*, float*);
   void (*input_direct_rows)(const ConvShape&, const float*, const float*, float*, long, long);
   void (*input_images)(const ConvShape&, const float*, const float*, float*, long, long, long, float*);
+  void (*bn_sums)(const float*, const float*, const float*, long, long, long, double*, double*);
+  void (*bn_affine)(float*, const float*, const float*, const float*, const float*, const float*, long, long, long);
 };
 
 #define DAFT_ISA(ns, label)                                                                                      \
   Isa {                                                                                                          \
     label, ns::panel_width, ns::packed_size, ns::pack_b, ns::conv_forward_rows, ns::conv_filter_rows,            \
-        ns::conv_input_direct_rows, ns::conv_input_images                                                        \
+        ns::conv_input_direct_rows, ns::conv_input_images, ns::bn_sums, ns::bn_affine                             \
   }
 
 std::vector<Isa> supportedIsas() {
@@ -334,6 +336,116 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// a Float32Array / Float64Array argument's data (nullptr for null/undefined when allowed)
+template <class T>
+T* typedArg(napi_env env, napi_value v, napi_typedarray_type want, size_t minLength, bool nullable, const char* what) {
+  napi_valuetype vt;
+  napi_typeof(env, v, &vt);
+  if (nullable && (vt == napi_null || vt == napi_undefined)) return nullptr;
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok || type != want || length < minLength) {
+    throwError(env, std::string("daft_native: ") + what + " must be a typed array of the channel count");
+    return nullptr;
+  }
+  return (T*)data;
+}
+
+// rows per chunk of the channel loops: chunks are fixed by the thread count, so sums are reproducible
+long bnChunks(long rows) { return std::max(1L, std::min<long>(g_pool.size(), rows / 64)); }
+
+// bnSums(heap, [x, o (-1 = none), rows, c], center: Float32Array, s: Float64Array, t: Float64Array)
+napi_value BnSums(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 5) return throwError(env, "daft_native: bnSums(heap, params, center, s, t)");
+  Args a;
+  a.env = env;
+  void* data = nullptr;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, &a.heapBytes) != napi_ok) return throwError(env, "daft_native: heap must be an ArrayBuffer");
+  a.heap = (float*)data;
+  napi_typedarray_type type;
+  size_t length;
+  void* pdata;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &pdata, &ab, &off) != napi_ok || type != napi_float64_array || length != 4)
+    return throwError(env, "daft_native: bnSums expects 4 parameters");
+  a.p = (double*)pdata;
+  const long rows = (long)a.p[2], c = (long)a.p[3];
+  if (rows < 1 || c < 1) return throwError(env, "daft_native: invalid BatchNorm shape");
+  const size_t n = (size_t)rows * c;
+  TENSOR(x, 0, n)
+  float* o = nullptr;
+  if (a.p[1] >= 0) {
+    o = const_cast<float*>(tensorAt(a, 1, n));
+    if (!a.ok) return throwError(env, "daft_native: tensor o lies outside the wasm heap");
+  }
+  const float* center = typedArg<float>(env, argv[2], napi_float32_array, c, false, "center");
+  double* s = center ? typedArg<double>(env, argv[3], napi_float64_array, c, false, "s") : nullptr;
+  double* t = s ? typedArg<double>(env, argv[4], napi_float64_array, c, false, "t") : nullptr;
+  if (!t) return nullptr;
+  const long chunks = bnChunks(rows), per = (rows + chunks - 1) / chunks;
+  std::vector<double> part((size_t)chunks * 2 * c, 0.0);
+  g_pool.parallelFor(chunks, [&](long k, int) {
+    const long r0 = k * per, r1 = std::min(rows, r0 + per);
+    if (r0 < r1) g_isa.bn_sums(x, o, center, r0, r1, c, &part[(size_t)k * 2 * c], &part[(size_t)k * 2 * c + c]);
+  });
+  for (long j = 0; j < c; j++) s[j] = t[j] = 0.0;
+  for (long k = 0; k < chunks; k++)
+    for (long j = 0; j < c; j++) {
+      s[j] += part[(size_t)k * 2 * c + j];
+      t[j] += part[(size_t)k * 2 * c + c + j];
+    }
+  return nullptr;
+}
+
+// bnAffine(heap, [out, x, y (-1 = none), rows, c], a: Float32Array, b: Float32Array, g: Float32Array | null)
+napi_value BnAffine(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 5) return throwError(env, "daft_native: bnAffine(heap, params, a, b, g)");
+  Args a;
+  a.env = env;
+  void* data = nullptr;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, &a.heapBytes) != napi_ok) return throwError(env, "daft_native: heap must be an ArrayBuffer");
+  a.heap = (float*)data;
+  napi_typedarray_type type;
+  size_t length;
+  void* pdata;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &pdata, &ab, &off) != napi_ok || type != napi_float64_array || length != 5)
+    return throwError(env, "daft_native: bnAffine expects 5 parameters");
+  a.p = (double*)pdata;
+  const long rows = (long)a.p[3], c = (long)a.p[4];
+  if (rows < 1 || c < 1) return throwError(env, "daft_native: invalid BatchNorm shape");
+  const size_t n = (size_t)rows * c;
+  TENSOR(out, 0, n)
+  TENSOR(x, 1, n)
+  float* y = nullptr;
+  if (a.p[2] >= 0) {
+    y = const_cast<float*>(tensorAt(a, 2, n));
+    if (!a.ok) return throwError(env, "daft_native: tensor y lies outside the wasm heap");
+  }
+  const float* va = typedArg<float>(env, argv[2], napi_float32_array, c, false, "a");
+  const float* vb = va ? typedArg<float>(env, argv[3], napi_float32_array, c, false, "b") : nullptr;
+  if (!vb) return nullptr;
+  const float* vg = typedArg<float>(env, argv[4], napi_float32_array, c, true, "g");
+  if (y && !vg) return throwError(env, "daft_native: bnAffine with y needs g");
+  const long chunk = std::max(1L, 16384 / c), tasks = (rows + chunk - 1) / chunk;
+  g_pool.parallelFor(tasks, [&](long k, int) {
+    const long r0 = k * chunk, r1 = std::min(rows, r0 + chunk);
+    g_isa.bn_affine(out, x, va, vb, y, vg, r0, r1, c);
+  });
+  return nullptr;
+}
+
 // info() -> { isa, threads, isas: [...] }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v, arr;
@@ -385,6 +497,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnSums", nullptr, BnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnAffine", nullptr, BnAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -16,7 +16,10 @@ struct ConvShape {
                         float* scratch, float* bscratch);                                                          \
   void conv_input_direct_rows(const ConvShape& s, const float* dy, const float* WTp, float* dx, long m0, long m1);  \
   void conv_input_images(const ConvShape& s, const float* dy, const float* WTp, float* dx, long n0, long n1,       \
-                         long block, float* scratch);
+                         long block, float* scratch);                                                        \
+  void bn_sums(const float* x, const float* o, const float* center, long r0, long r1, long c, double* s, double* t); \
+  void bn_affine(float* out, const float* x, const float* a, const float* b, const float* y, const float* g,        \
+                 long r0, long r1, long c);
 
 namespace isa_generic { DAFT_CONV_API }
 #ifndef DAFT_NO_X86

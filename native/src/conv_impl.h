@@ -243,3 +243,40 @@ void conv_input_images(const ConvShape& s, const float* dy, const float* WTp, fl
         s, m0, m1, [&](long c, long xi, long len) { add_run(dx + xi, scratch + c, len); }, [](long, long) {});
   }
 }
+
+// ---------------------------------------------------------------- BatchNorm channel loops (x viewed as [rows, c])
+// sums: s[k] += x - center, t[k] += (x - center)^2; with o: s[k] += o, t[k] += o * (x - center). float64 sums.
+void bn_sums(const float* x, const float* o, const float* center, long r0, long r1, long c, double* s, double* t) {
+  for (long i = r0; i < r1; i++) {
+    const float* xr = x + i * c;
+    if (o) {
+      const float* orow = o + i * c;
+      for (long k = 0; k < c; k++) {
+        const double d = (double)xr[k] - (double)center[k], ov = orow[k];
+        s[k] += ov;
+        t[k] += ov * d;
+      }
+    } else {
+      for (long k = 0; k < c; k++) {
+        const double d = (double)xr[k] - (double)center[k];
+        s[k] += d;
+        t[k] += d * d;
+      }
+    }
+  }
+}
+
+// out = x * a + b per channel, plus y * g when y is given
+void bn_affine(float* out, const float* x, const float* a, const float* b, const float* y, const float* g, long r0, long r1,
+               long c) {
+  for (long i = r0; i < r1; i++) {
+    float* orow = out + i * c;
+    const float* xr = x + i * c;
+    if (y) {
+      const float* yr = y + i * c;
+      for (long k = 0; k < c; k++) orow[k] = yr[k] * g[k] + xr[k] * a[k] + b[k];
+    } else {
+      for (long k = 0; k < c; k++) orow[k] = xr[k] * a[k] + b[k];
+    }
+  }
+}

@@ -264,10 +264,13 @@ function registerGradients(): void {
   })
 }
 
-/** Registers the four kernels on `backendName` ('wasm' or 'cpu') and their gradients. Returns the kernel names. */
-export function registerBatchNormKernels(backendName: 'wasm' | 'cpu'): string[] {
+/**
+ * Registers the four kernels on `backendName` ('wasm' or 'cpu') and their gradients, over `loops` (default: the wasm
+ * SIMD loops or the cpu backend's JS loops). Returns the kernel names.
+ */
+export function registerBatchNormKernels(backendName: 'wasm' | 'cpu', loops?: (backend: unknown, c: number) => ChannelLoops): string[] {
   registerGradients()
-  const kernels = makeBatchNormKernels(backendName === 'wasm' ? wasmLoops : cpuLoops)
+  const kernels = makeBatchNormKernels(loops ?? (backendName === 'wasm' ? wasmLoops : cpuLoops))
   for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
     if (tf.getKernel(kernelName, backendName)) continue
     tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc })

@@ -12,7 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { RELU_GRAD, loadNative, nativeConvKernels, nativeReluGradKernel, registerReluGradient } from './native'
+import { RELU_GRAD, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeReluGradKernel, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -90,7 +90,12 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     names.push(entry.kernelName)
   }
   // fused channels-last BatchNorm (forward + gradient), used by nn/batchnorm.ts when present
-  if (backendName === 'wasm' || backendName === 'cpu') names.push(...registerBatchNormKernels(backendName))
+  // (on wasm over the native addon's threaded loops when it is built)
+  const native = backendName === 'wasm' ? loadNative() : null
+  if (backendName === 'wasm' || backendName === 'cpu') {
+    const bn = registerBatchNormKernels(backendName, native ? nativeBatchNormLoops(native.addon) : undefined)
+    names.push(...(native ? bn.map((n) => `${n} (native)`) : bn))
+  }
   if (backendName === 'wasm') names.push(...registerNativeConvKernels())
   registered.set(backendName, names)
   return [...names]

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
+import type { ChannelLoops } from './batchNorm'
 import type { TensorInfo } from './util'
 
 export interface NativeInfo {
@@ -33,6 +34,8 @@ export interface Addon {
   conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
   reluGrad(heap: ArrayBuffer, params: Float64Array): void
+  bnSums(heap: ArrayBuffer, params: Float64Array, center: Float32Array, s: Float64Array, t: Float64Array): void
+  bnAffine(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, g: Float32Array | null): void
   info(): Omit<NativeInfo, 'path'>
   configure(threads?: number, isa?: string): Omit<NativeInfo, 'path'>
 }
@@ -237,4 +240,31 @@ export function registerReluGradient(): void {
       }
     },
   })
+}
+
+/**
+ * The BatchNorm channel loops (batchNorm.ts) on the addon: the same float64 sums and affine passes as the wasm SIMD
+ * loops, split over the native threads (sums in fixed row chunks, so they do not change from run to run).
+ */
+export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number) => ChannelLoops {
+  return (backend, c) => {
+    const b = backend as WasmBackendLike & { typedArrayFromHeap(t: TensorInfo): Float32Array }
+    const rows = (t: TensorInfo): number => tf.util.sizeFromShape(t.shape) / c
+    const heap = (): ArrayBuffer => b.wasm.HEAPU8.buffer as ArrayBuffer
+    const sums = (x: TensorInfo, o: TensorInfo | null, center: Float32Array): { s: Float64Array; t: Float64Array } => {
+      const s = new Float64Array(c)
+      const t = new Float64Array(c)
+      addon.bnSums(heap(), Float64Array.from([offsetOf(b, x), o ? offsetOf(b, o) : -1, rows(x), c]), Float32Array.from(center), s, t)
+      return { s, t }
+    }
+    return {
+      output: (shape) => b.makeOutput(shape, 'float32'),
+      read: (t) => b.typedArrayFromHeap(t),
+      sums: (x, center) => sums(x, null, center),
+      dotSums: (x, o, center) => sums(x, o, center),
+      affine(out, x, a, shift, y, g) {
+        addon.bnAffine(heap(), Float64Array.from([offsetOf(b, out), offsetOf(b, x), y ? offsetOf(b, y) : -1, rows(x), c]), Float32Array.from(a), Float32Array.from(shift), y && g ? Float32Array.from(g) : null)
+      },
+    }
+  }
 }

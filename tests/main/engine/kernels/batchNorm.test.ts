@@ -4,63 +4,22 @@
  * beta for a random upstream gradient, over odd shapes, both modes, and data with a large mean.
  */
 import * as tf from '@tensorflow/tfjs'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../../src/main/engine/backend'
-import { batchNormInfer, batchNormTrain, hasFastBatchNorm } from '../../../../src/main/engine/kernels/batchNorm'
+import { batchNormTrain, hasFastBatchNorm } from '../../../../src/main/engine/kernels/batchNorm'
 import { bnSimdActive } from '../../../../src/main/engine/kernels/wasm/bnSimd'
 import { BatchNorm2d } from '../../../../src/main/engine/nn'
-import { relativeError, runOn, seededValues } from './compare'
+import { relativeError, runOn } from './compare'
 
-const EPS = 1e-5
-const SHAPES: number[][] = [
-  [2, 3, 3, 1],
-  [3, 5, 7, 4],
-  [4, 9, 9, 16],
-  [1, 6, 5, 3], // one image
-  [5, 1, 1, 7], // 1x1 spatial
-  [7, 11], // rank 2 (BatchNorm1d-like)
-  [2, 4, 4, 24], // multiples of 4 channels take the wasm SIMD loops, the others the JS loops
-  [3, 2, 2, 8],
-]
+import { EPS, SHAPES, bnOutputs, makeCase } from './bnCases'
 
-type Case = { shape: number[]; x: Float32Array; dy: Float32Array; g: Float32Array; b: Float32Array; rm: Float32Array; rv: Float32Array }
-
-function makeCase(shape: number[], seed: number, offset = 0): Case {
-  const size = tf.util.sizeFromShape(shape)
-  const c = shape[shape.length - 1]
-  return {
-    shape,
-    x: seededValues(size, seed).map((v) => 2 * v + offset),
-    dy: seededValues(size, seed + 1),
-    g: seededValues(c, seed + 2).map((v) => 1 + 0.5 * v),
-    b: seededValues(c, seed + 3).map((v) => 0.3 * v),
-    rm: seededValues(c, seed + 4).map((v) => 0.5 * v + offset),
-    rv: seededValues(c, seed + 5).map((v) => 1 + 0.5 * v),
-  }
-}
-
-/** [y, (mean, variance,) dx, dgamma, dbeta] for one mode; `fused` picks the custom kernels or tfjs-core's ops. */
-function bnOutputs(k: Case, mode: 'train' | 'frozen', fused: boolean): () => tf.Tensor[] {
-  return () => {
-    const x = tf.tensor(k.x, k.shape)
-    const dy = tf.tensor(k.dy, k.shape)
-    const [g, b, rm, rv] = [k.g, k.b, k.rm, k.rv].map((v) => tf.tensor1d(v)) as tf.Tensor1D[]
-    const axes = k.shape.slice(0, -1).map((_, i) => i)
-    const forward = (xi: tf.Tensor, gi: tf.Tensor1D, bi: tf.Tensor1D): tf.Tensor[] => {
-      if (mode === 'frozen') return [fused ? batchNormInfer(xi, rm, rv, gi, bi, EPS) : tf.batchNorm(xi, rm, rv, bi, gi, EPS)]
-      if (fused) {
-        const r = batchNormTrain(xi, gi, bi, EPS)
-        return [r.y, r.mean, r.variance]
-      }
-      const { mean, variance } = tf.moments(xi, axes)
-      return [tf.batchNorm(xi, mean, variance, bi, gi, EPS), mean, variance]
-    }
-    const outs = forward(x, g, b)
-    // loss = sum(y * dy), so d(loss)/dy = dy
-    const grads = tf.grads((xi, gi, bi) => tf.sum(tf.mul(forward(xi, gi as tf.Tensor1D, bi as tf.Tensor1D)[0], dy)))([x, g, b])
-    return [...outs, ...grads]
-  }
-}
+// these are the wasm SIMD / JS loops (no C++ toolchain); native.test.ts checks the native loops on the same cases
+const nativeSetting = process.env.DAFT_NATIVE
+process.env.DAFT_NATIVE = '0'
+afterAll(() => {
+  if (nativeSetting == null) delete process.env.DAFT_NATIVE
+  else process.env.DAFT_NATIVE = nativeSetting
+})
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu' })

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../../src/main/engine/backend'
 import { configureNative, loadNative, nativeInfo, nativeLoadError } from '../../../../src/main/engine/kernels'
 import { relativeError, runOn, seededValues } from './compare'
+import { EPS, SHAPES, bnOutputs, makeCase } from './bnCases'
 import { cases as smallCases, label, shapes, type Case } from './convCases'
 
 // wider layers: both micro-kernel widths (<= one vector of channels / two), K beyond one 256-deep block, row tails
@@ -21,7 +22,9 @@ beforeAll(async () => {
   const backend = await initBackend({ force: 'wasm' })
   // the CI machine has a C++ toolchain: a missing addon is a broken build, not a skipped path
   expect(loadNative(), nativeLoadError()).not.toBeNull()
-  expect(backend.kernels).toEqual(expect.arrayContaining(['Conv2D (native)', 'FusedConv2D (native)', 'Conv2DBackpropFilter (native)', 'Conv2DBackpropInput (native)']))
+  expect(backend.kernels).toEqual(
+    expect.arrayContaining(['Conv2D (native)', 'FusedConv2D (native)', 'Conv2DBackpropFilter (native)', 'Conv2DBackpropInput (native)', 'DaftReluGrad (native)', 'BatchNormTrainNHWC (native)', 'BatchNormTrainNHWCGrad (native)']),
+  )
   isas = nativeInfo()!.isas
   expect(isas).toContain('generic')
   tf.env().set('IS_TEST', true)
@@ -61,6 +64,42 @@ describe('native convolution kernels match the cpu backend (max rel. error < 1e-
       expect(relativeError(native, cpu), `${isa}`).toBeLessThan(1e-5)
     }
     configureNative({ isa: isas[0] })
+  })
+})
+
+describe('native BatchNorm loops match tfjs-core on cpu (max rel. error < 1e-5)', () => {
+  // the shared shapes plus ones large enough to be split over the threads
+  const shapes = [...SHAPES, [8, 16, 16, 16], [64, 8, 8, 64], [3, 7, 7, 12]]
+  for (const mode of ['train', 'frozen'] as const) {
+    it(`${mode} mode: output, statistics and the gradients of x, gamma and beta, on every instruction set`, async () => {
+      const labels = mode === 'train' ? ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'] : ['y', 'dx', 'dgamma', 'dbeta']
+      for (const [i, shape] of shapes.entries()) {
+        for (const offset of [0, 3]) {
+          const k = makeCase(shape, 10 * i + 1, offset)
+          const ref = await runOn('cpu', bnOutputs(k, mode, false))
+          for (const isa of isas) {
+            configureNative({ isa })
+            const got = await runOn('wasm', bnOutputs(k, mode, true))
+            labels.forEach((lab, j) => {
+              const err = relativeError(got[j], ref[j])
+              expect(err, `${isa} ${mode} [${shape}] offset ${offset} ${lab}: ${err}`).toBeLessThan(1e-5)
+            })
+          }
+        }
+      }
+      configureNative({ isa: isas[0] })
+    })
+  }
+
+  it('gives the same batch statistics from run to run and leaves nothing on the heap', async () => {
+    const k = makeCase([32, 8, 8, 32], 99, 2)
+    const backend = tf.findBackend('wasm')!
+    const before = backend.numDataIds()
+    const a = await runOn('wasm', bnOutputs(k, 'train', true))
+    const b = await runOn('wasm', bnOutputs(k, 'train', true))
+    a.forEach((t, j) => expect(Buffer.from(t.buffer).equals(Buffer.from(b[j].buffer))).toBe(true))
+    expect(backend.numDataIds()).toBe(before)
+    expect(EPS).toBe(1e-5)
   })
 })
 
