@@ -30,12 +30,16 @@ struct Isa {
   void (*input_images)(const ConvShape&, const float*, const float*, float*, long, long, long, float*);
   void (*bn_sums)(const float*, const float*, const float*, long, long, long, double*, double*);
   void (*bn_affine)(float*, const float*, const float*, const float*, const float*, const float*, long, long, long);
+  void (*relu_grad)(const float*, const float*, float*, long, long);
+  void (*add_range)(const float*, const float*, float*, long, long);
+  void (*relu_range)(const float*, float*, long, long);
+  void (*copy_floats)(float*, const float*, long);
 };
 
 #define DAFT_ISA(ns, label)                                                                                      \
   Isa {                                                                                                          \
     label, ns::panel_width, ns::packed_size, ns::pack_b, ns::conv_forward_rows, ns::conv_filter_rows,            \
-        ns::conv_input_direct_rows, ns::conv_input_images, ns::bn_sums, ns::bn_affine                             \
+        ns::conv_input_direct_rows, ns::conv_input_images, ns::bn_sums, ns::bn_affine, ns::relu_grad, ns::add_range, ns::relu_range, ns::copy_floats                            \
   }
 
 std::vector<Isa> supportedIsas() {
@@ -331,7 +335,7 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   const long chunk = 1 << 16, tasks = (long)((n + chunk - 1) / chunk);
   g_pool.parallelFor(tasks, [&](long t, int) {
     const size_t i0 = (size_t)t * chunk, i1 = std::min(n, i0 + chunk);
-    for (size_t i = i0; i < i1; i++) out[i] = x[i] > 0.f ? dy[i] : 0.f;
+    g_isa.relu_grad(dy, x, out, (long)i0, (long)i1);
   });
   return nullptr;
 }
@@ -446,6 +450,109 @@ napi_value BnAffine(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// elementwise(heap, [op, a, b (-1 for unary), out, n]): op 0 = a + b, 1 = relu(a)
+napi_value Elementwise(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!readArgs(env, info, a, 5)) return nullptr;
+  const int op = (int)a.p[0];
+  const double count = a.p[4];
+  if ((op != 0 && op != 1) || !(count >= 0)) return throwError(env, "daft_native: invalid elementwise operation");
+  const size_t n = (size_t)count;
+  TENSOR(x, 1, n)
+  float* y = nullptr;
+  if (op == 0) {
+    y = const_cast<float*>(tensorAt(a, 2, n));
+    if (!a.ok) return throwError(env, "daft_native: tensor b lies outside the wasm heap");
+  }
+  TENSOR(out, 3, n)
+  const long chunk = 1 << 16, tasks = (long)((n + chunk - 1) / chunk);
+  g_pool.parallelFor(tasks, [&](long t, int) {
+    const long i0 = t * chunk, i1 = std::min<long>((long)n, i0 + chunk);
+    if (op == 0)
+      g_isa.add_range(x, y, out, i0, i1);
+    else
+      g_isa.relu_range(x, out, i0, i1);
+  });
+  return nullptr;
+}
+
+// copyRegion(heap, [src, dst, rank, srcShape[r], dstShape[r], srcBegin[r], dstBegin[r], size[r], fill (NaN = none)]):
+// dst[dstBegin + i] = src[srcBegin + i] for i < size (float32, rank <= 6); with a fill value, the rest of dst is set
+// to it first (PadV2). Split over the outermost axis.
+napi_value CopyRegion(napi_env env, napi_callback_info info) {
+  Args a;
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* pdata;
+  napi_value ab;
+  size_t off;
+  if (argc < 2 || napi_get_typedarray_info(env, argv[1], &type, &length, &pdata, &ab, &off) != napi_ok || length < 4)
+    return throwError(env, "daft_native: copyRegion(heap, params)");
+  const long rank = (long)((double*)pdata)[2];
+  if (rank < 1 || rank > 6) return throwError(env, "daft_native: copyRegion supports rank 1 to 6");
+  if (!readArgs(env, info, a, 4 + 5 * rank)) return nullptr;
+  long srcShape[6], dstShape[6], sb[6], db[6], size[6];
+  size_t srcN = 1, dstN = 1;
+  for (long d = 0; d < rank; d++) {
+    srcShape[d] = (long)a.p[3 + d];
+    dstShape[d] = (long)a.p[3 + rank + d];
+    sb[d] = (long)a.p[3 + 2 * rank + d];
+    db[d] = (long)a.p[3 + 3 * rank + d];
+    size[d] = (long)a.p[3 + 4 * rank + d];
+    if (srcShape[d] < 0 || dstShape[d] < 0 || sb[d] < 0 || db[d] < 0 || size[d] < 0 || sb[d] + size[d] > srcShape[d] ||
+        db[d] + size[d] > dstShape[d])
+      return throwError(env, "daft_native: copyRegion region out of bounds");
+    srcN *= (size_t)srcShape[d];
+    dstN *= (size_t)dstShape[d];
+  }
+  TENSOR(src, 0, srcN)
+  TENSOR(dst, 1, dstN)
+  const double fill = a.p[3 + 5 * rank];
+  long srcStride[6], dstStride[6];
+  srcStride[rank - 1] = dstStride[rank - 1] = 1;
+  for (long d = rank - 2; d >= 0; d--) {
+    srcStride[d] = srcStride[d + 1] * srcShape[d + 1];
+    dstStride[d] = dstStride[d + 1] * dstShape[d + 1];
+  }
+  // merge trailing axes copied whole into one run
+  long inner = rank - 1;
+  long run = size[rank - 1];
+  while (inner > 0 && size[inner] == srcShape[inner] && size[inner] == dstShape[inner] && sb[inner] == 0 && db[inner] == 0) {
+    inner--;
+    run *= size[inner];
+  }
+  if (fill == fill) {
+    const float v = (float)fill;
+    const long chunk = 1 << 16, tasks = (long)((dstN + chunk - 1) / chunk);
+    g_pool.parallelFor(tasks, [&](long t, int) {
+      const size_t i0 = (size_t)t * chunk, i1 = std::min(dstN, i0 + chunk);
+      for (size_t i = i0; i < i1; i++) dst[i] = v;
+    });
+  }
+  for (long d = 0; d < rank; d++)
+    if (size[d] == 0) return nullptr;
+  // rows: every index of axes [0, inner) ; each copies `run` floats starting at axis `inner`
+  long rows = 1;
+  for (long d = 0; d < inner; d++) rows *= size[d];
+  const long chunk = std::max(1L, 16384 / std::max(1L, run)), tasks = (rows + chunk - 1) / chunk;
+  g_pool.parallelFor(tasks, [&](long t, int) {
+    for (long r = t * chunk; r < std::min(rows, (t + 1) * chunk); r++) {
+      long rem = r, so = sb[inner] * srcStride[inner], dof = db[inner] * dstStride[inner];
+      for (long d = inner - 1; d >= 0; d--) {
+        const long idx = rem % size[d];
+        rem /= size[d];
+        so += (sb[d] + idx) * srcStride[d];
+        dof += (db[d] + idx) * dstStride[d];
+      }
+      g_isa.copy_floats(dst + dof, src + so, run);
+    }
+  });
+  return nullptr;
+}
+
 // info() -> { isa, threads, isas: [...] }
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, v, arr;
@@ -499,6 +606,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnSums", nullptr, BnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnAffine", nullptr, BnAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"elementwise", nullptr, Elementwise, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRegion", nullptr, CopyRegion, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},

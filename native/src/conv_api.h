@@ -19,7 +19,11 @@ struct ConvShape {
                          long block, float* scratch);                                                        \
   void bn_sums(const float* x, const float* o, const float* center, long r0, long r1, long c, double* s, double* t); \
   void bn_affine(float* out, const float* x, const float* a, const float* b, const float* y, const float* g,        \
-                 long r0, long r1, long c);
+                 long r0, long r1, long c);                                                                     \
+  void relu_grad(const float* dy, const float* x, float* out, long i0, long i1);                                  \
+  void add_range(const float* a, const float* b, float* out, long i0, long i1);                                   \
+  void relu_range(const float* x, float* out, long i0, long i1);                                                 \
+  void copy_floats(float* dst, const float* src, long len);
 
 namespace isa_generic { DAFT_CONV_API }
 #ifndef DAFT_NO_X86

@@ -280,3 +280,49 @@ void bn_affine(float* out, const float* x, const float* a, const float* b, const
     }
   }
 }
+
+// out[i] = x[i] > 0 ? dy[i] : 0 for i in [i0, i1): branch-free (signs are random: a branch mispredicts half the time)
+void relu_grad(const float* dy, const float* x, float* out, long i0, long i1) {
+  typedef int vi __attribute__((vector_size(VW * 4)));
+  const vf zero = (vf){};
+  long i = i0;
+  for (; i + VW <= i1; i += VW) {
+    vf xv, dv;
+    __builtin_memcpy(&xv, x + i, sizeof(vf));
+    __builtin_memcpy(&dv, dy + i, sizeof(vf));
+    const vi keep = xv > zero;
+    const vf r = (vf)((vi)dv & keep);
+    __builtin_memcpy(out + i, &r, sizeof(vf));
+  }
+  for (; i < i1; i++) out[i] = x[i] > 0.f ? dy[i] : 0.f;
+}
+
+// out = a + b, out = max(x, 0) over [i0, i1)
+void add_range(const float* a, const float* b, float* out, long i0, long i1) {
+  long i = i0;
+  for (; i + VW <= i1; i += VW) {
+    vf u, v;
+    __builtin_memcpy(&u, a + i, sizeof(vf));
+    __builtin_memcpy(&v, b + i, sizeof(vf));
+    u += v;
+    __builtin_memcpy(out + i, &u, sizeof(vf));
+  }
+  for (; i < i1; i++) out[i] = a[i] + b[i];
+}
+
+void relu_range(const float* x, float* out, long i0, long i1) {
+  typedef int vi __attribute__((vector_size(VW * 4)));
+  const vf zero = (vf){};
+  long i = i0;
+  for (; i + VW <= i1; i += VW) {
+    vf u;
+    __builtin_memcpy(&u, x + i, sizeof(vf));
+    const vi keep = u > zero;
+    const vf r = (vf)((vi)u & keep);
+    __builtin_memcpy(out + i, &r, sizeof(vf));
+  }
+  for (; i < i1; i++) out[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+
+// copies contiguous runs of `len` floats (Slice / PadV2 regions)
+void copy_floats(float* dst, const float* src, long len) { copy_run(dst, src, len); }

@@ -12,7 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { RELU_GRAD, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeReluGradKernel, registerReluGradient } from './native'
+import { RELU_GRAD, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeElementwiseKernels, nativeReluGradKernel, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -96,21 +96,22 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     const bn = registerBatchNormKernels(backendName, native ? nativeBatchNormLoops(native.addon) : undefined)
     names.push(...(native ? bn.map((n) => `${n} (native)`) : bn))
   }
-  if (backendName === 'wasm') names.push(...registerNativeConvKernels())
+  if (backendName === 'wasm') names.push(...registerNativeKernels())
   registered.set(backendName, names)
   return [...names]
 }
 
 /**
- * On wasm, the native addon's convolutions (native.ts) take over Conv2D, FusedConv2D and both Conv2D gradients
- * when it is built; each keeps the kernel it replaced for the cases it does not handle.
+ * On wasm, the native addon (native.ts) takes over Conv2D, FusedConv2D, both Conv2D gradients, Add, Relu, Slice and
+ * PadV2 when it is built, each keeping the kernel it replaced for the cases it does not handle, and adds the one-pass
+ * ReLU gradient.
  */
-function registerNativeConvKernels(): string[] {
+function registerNativeKernels(): string[] {
   const native = loadNative()
   if (!native) return []
-  const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']
+  const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Add', 'Relu', 'Slice', 'PadV2']
   const previous = Object.fromEntries(names.map((n) => [n, tf.getKernel(n, 'wasm')]))
-  const funcs = nativeConvKernels(native.addon, previous)
+  const funcs = { ...nativeConvKernels(native.addon, previous), ...nativeElementwiseKernels(native.addon, previous) }
   for (const name of names) {
     const existing = previous[name]
     if (existing) tf.unregisterKernel(name, 'wasm')

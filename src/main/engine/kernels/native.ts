@@ -34,6 +34,8 @@ export interface Addon {
   conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
   reluGrad(heap: ArrayBuffer, params: Float64Array): void
+  elementwise(heap: ArrayBuffer, params: Float64Array): void
+  copyRegion(heap: ArrayBuffer, params: Float64Array): void
   bnSums(heap: ArrayBuffer, params: Float64Array, center: Float32Array, s: Float64Array, t: Float64Array): void
   bnAffine(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, g: Float32Array | null): void
   info(): Omit<NativeInfo, 'path'>
@@ -266,5 +268,62 @@ export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number
         addon.bnAffine(heap(), Float64Array.from([offsetOf(b, out), offsetOf(b, x), y ? offsetOf(b, y) : -1, rows(x), c]), Float32Array.from(a), Float32Array.from(shift), y && g ? Float32Array.from(g) : null)
       },
     }
+  }
+}
+
+/**
+ * Add (same shapes), Relu, Slice and PadV2 (constant) on float32 tensors, threaded: the activation-sized passes a
+ * ResNet step makes besides its convolutions (residual adds and their gradient sums, option-A shortcut pads and their
+ * Slice gradients). Broadcasting adds, other dtypes and anything unusual go to the kernel each replaces.
+ */
+export function nativeElementwiseKernels(addon: Addon, previous: Record<string, tf.KernelConfig | undefined>): Record<string, KernelFunc> {
+  const fallback = (name: string, args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const k = previous[name]
+    if (!k) throw new Error(`kernels/native: ${name} case not supported natively and the backend has no kernel for it`)
+    return k.kernelFunc(args as never) as TensorInfo | TensorInfo[]
+  }
+  const heap = (b: WasmBackendLike): ArrayBuffer => b.wasm.HEAPU8.buffer as ArrayBuffer
+  const region = (b: WasmBackendLike, src: TensorInfo, dst: TensorInfo, srcBegin: number[], dstBegin: number[], size: number[], fill: number): void => {
+    addon.copyRegion(heap(b), Float64Array.from([offsetOf(b, src), offsetOf(b, dst), src.shape.length, ...src.shape, ...dst.shape, ...srcBegin, ...dstBegin, ...size, fill]))
+  }
+  const plain = (t: TensorInfo | undefined): t is TensorInfo => t != null && t.dtype === 'float32' && t.shape.length >= 1 && t.shape.length <= 6 && tf.util.sizeFromShape(t.shape) > 0
+  return {
+    Add: (args) => {
+      const { a, b: bb } = args.inputs as Record<string, TensorInfo>
+      if (!plain(a) || !plain(bb) || !tf.util.arraysEqual(a.shape, bb.shape)) return fallback('Add', args)
+      const b = args.backend as WasmBackendLike
+      const out = b.makeOutput(a.shape, 'float32')
+      addon.elementwise(heap(b), Float64Array.from([0, offsetOf(b, a), offsetOf(b, bb), offsetOf(b, out), tf.util.sizeFromShape(a.shape)]))
+      return out
+    },
+    Relu: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>
+      if (!plain(x)) return fallback('Relu', args)
+      const b = args.backend as WasmBackendLike
+      const out = b.makeOutput(x.shape, 'float32')
+      addon.elementwise(heap(b), Float64Array.from([1, offsetOf(b, x), -1, offsetOf(b, out), tf.util.sizeFromShape(x.shape)]))
+      return out
+    },
+    Slice: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>
+      if (!plain(x)) return fallback('Slice', args)
+      const a = args.attrs as unknown as { begin: number | number[]; size: number | number[] }
+      const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.TensorInfo & { rank: number }, a.begin, a.size)
+      const b = args.backend as WasmBackendLike
+      const out = b.makeOutput(size, 'float32')
+      if (size.some((d) => d === 0)) return out
+      region(b, x, out, begin, size.map(() => 0), size, NaN)
+      return out
+    },
+    PadV2: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>
+      const a = args.attrs as unknown as { paddings: Array<[number, number]>; constantValue: number }
+      if (!plain(x) || a.paddings.some(([lo, hi]) => lo < 0 || hi < 0)) return fallback('PadV2', args)
+      const b = args.backend as WasmBackendLike
+      const outShape = x.shape.map((d, i) => a.paddings[i][0] + d + a.paddings[i][1])
+      const out = b.makeOutput(outShape, 'float32')
+      region(b, x, out, x.shape.map(() => 0), a.paddings.map(([lo]) => lo), x.shape, a.constantValue ?? 0)
+      return out
+    },
   }
 }

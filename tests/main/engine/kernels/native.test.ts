@@ -23,7 +23,7 @@ beforeAll(async () => {
   // the CI machine has a C++ toolchain: a missing addon is a broken build, not a skipped path
   expect(loadNative(), nativeLoadError()).not.toBeNull()
   expect(backend.kernels).toEqual(
-    expect.arrayContaining(['Conv2D (native)', 'FusedConv2D (native)', 'Conv2DBackpropFilter (native)', 'Conv2DBackpropInput (native)', 'DaftReluGrad (native)', 'BatchNormTrainNHWC (native)', 'BatchNormTrainNHWCGrad (native)']),
+    expect.arrayContaining(['Add (native)', 'Relu (native)', 'Slice (native)', 'PadV2 (native)', 'Conv2D (native)', 'FusedConv2D (native)', 'Conv2DBackpropFilter (native)', 'Conv2DBackpropInput (native)', 'DaftReluGrad (native)', 'BatchNormTrainNHWC (native)', 'BatchNormTrainNHWCGrad (native)']),
   )
   isas = nativeInfo()!.isas
   expect(isas).toContain('generic')
@@ -103,6 +103,48 @@ describe('native BatchNorm loops match tfjs-core on cpu (max rel. error < 1e-5)'
   })
 })
 
+describe('native Add, Relu, Slice and PadV2 equal the cpu backend exactly', () => {
+  const values = (shape: number[], seed: number) => tf.tensor(seededValues(tf.util.sizeFromShape(shape), seed), shape)
+  const same = async (label: string, run: () => tf.Tensor) => {
+    const [wasm] = await runOn('wasm', run)
+    const [cpu] = await runOn('cpu', run)
+    expect(Array.from(wasm), label).toEqual(Array.from(cpu))
+  }
+
+  it('Add of equal shapes (and a broadcasting Add through the kernel it replaced), Relu', async () => {
+    for (const shape of [[7], [3, 5], [2, 9, 9, 16], [64, 8, 8, 64], [1, 2, 3, 4, 5]]) {
+      await same(`add [${shape}]`, () => tf.add(values(shape, 1), values(shape, 2)))
+      await same(`relu [${shape}]`, () => tf.relu(values(shape, 3)))
+    }
+    await same('broadcast add', () => tf.add(values([2, 4, 4, 3], 4), values([3], 5)))
+    await same('int add', () => tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([4, 5, 6], [3], 'int32')))
+  })
+
+  it('Slice with any begin and size (-1 = to the end), rank 1 to 5', async () => {
+    const cases: Array<[number[], number[], number[]]> = [
+      [[10], [3], [4]],
+      [[6, 7], [1, 2], [4, -1]],
+      [[4, 8, 8, 32], [0, 0, 0, 8], [-1, -1, -1, 16]],
+      [[4, 8, 8, 32], [1, 2, 3, 0], [2, 5, 4, 32]],
+      [[3, 4, 5, 6, 7], [1, 0, 2, 1, 3], [2, 4, 2, 4, 3]],
+      [[5, 5], [2, 2], [0, 3]],
+    ]
+    for (const [shape, begin, size] of cases) await same(`slice [${shape}] ${begin} ${size}`, () => tf.slice(values(shape, 6), begin, size))
+  })
+
+  it('PadV2 with a constant on any axes, and its gradient (a Slice)', async () => {
+    const cases: Array<[number[], Array<[number, number]>, number]> = [
+      [[5], [[2, 3]], 0],
+      [[2, 4, 4, 8], [[0, 0], [0, 0], [0, 0], [4, 4]], 0],
+      [[2, 3, 3, 2], [[1, 0], [2, 1], [0, 3], [1, 1]], -1.5],
+    ]
+    for (const [shape, paddings, value] of cases) {
+      await same(`pad [${shape}] ${JSON.stringify(paddings)}`, () => tf.pad(values(shape, 7), paddings, value))
+      await same(`pad grad [${shape}]`, () => tf.grad((x: tf.Tensor) => tf.pad(x, paddings, value).square())(values(shape, 8)))
+    }
+  })
+})
+
 describe('native kernels: threads, determinism, fallbacks, errors', () => {
   it('gives bit-identical gradients from run to run, with 1 or 2 threads matching the cpu backend', async () => {
     const c: Case = { batch: 8, h: 16, w: 16, cin: 16, cout: 32, f: 3, strides: [1, 1], pad: 'same' }
@@ -170,6 +212,7 @@ describe('native kernels: threads, determinism, fallbacks, errors', () => {
     expect(() => addon.conv2d(heap, Float64Array.from([0, 0, -1, 4096, 0, ...shape]))).toThrow(/out lies outside the wasm heap/)
     expect(() => addon.conv2d(heap, Float64Array.from([0, 0]))).toThrow(/expected 20 parameters, got 2/)
     expect(() => addon.conv2dBackpropFilter(heap, Float64Array.from([0, 0, 0, 1, 0, 4, 2, 3, 3, 2, 4, 4, 1, 1, 1, 1, 1, 1]))).toThrow(/invalid convolution shape/)
+    expect(() => addon.copyRegion(heap, Float64Array.from([0, 0, 1, 4, 4, 2, 0, 3, NaN]))).toThrow(/region out of bounds/)
     expect(() => configureNative({ isa: 'sse9' })).toThrow(/instruction set 'sse9' is not supported/)
   })
 })
