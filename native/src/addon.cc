@@ -476,9 +476,9 @@ napi_value Elementwise(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// copyRegion(heap, [src, dst, rank, srcShape[r], dstShape[r], srcBegin[r], dstBegin[r], size[r], fill (NaN = none)]):
-// dst[dstBegin + i] = src[srcBegin + i] for i < size (float32, rank <= 6); with a fill value, the rest of dst is set
-// to it first (PadV2). Split over the outermost axis.
+// copyRegion(heap, [src, dst, rank, srcShape[r], dstShape[r], srcBegin[r], dstBegin[r], size[r], srcStep[r], fill]):
+// dst[dstBegin + i] = src[srcBegin + i * srcStep] for i < size (4-byte elements, rank <= 6; Slice, StridedSlice,
+// PadV2); with a fill value (not NaN) the rest of dst is set to it first. Rows are split over the threads.
 napi_value CopyRegion(napi_env env, napi_callback_info info) {
   Args a;
   size_t argc = 2;
@@ -493,8 +493,8 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
     return throwError(env, "daft_native: copyRegion(heap, params)");
   const long rank = (long)((double*)pdata)[2];
   if (rank < 1 || rank > 6) return throwError(env, "daft_native: copyRegion supports rank 1 to 6");
-  if (!readArgs(env, info, a, 4 + 5 * rank)) return nullptr;
-  long srcShape[6], dstShape[6], sb[6], db[6], size[6];
+  if (!readArgs(env, info, a, 4 + 6 * rank)) return nullptr;
+  long srcShape[6], dstShape[6], sb[6], db[6], size[6], step[6];
   size_t srcN = 1, dstN = 1;
   for (long d = 0; d < rank; d++) {
     srcShape[d] = (long)a.p[3 + d];
@@ -502,27 +502,21 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
     sb[d] = (long)a.p[3 + 2 * rank + d];
     db[d] = (long)a.p[3 + 3 * rank + d];
     size[d] = (long)a.p[3 + 4 * rank + d];
-    if (srcShape[d] < 0 || dstShape[d] < 0 || sb[d] < 0 || db[d] < 0 || size[d] < 0 || sb[d] + size[d] > srcShape[d] ||
-        db[d] + size[d] > dstShape[d])
+    step[d] = (long)a.p[3 + 5 * rank + d];
+    if (srcShape[d] < 0 || dstShape[d] < 0 || sb[d] < 0 || db[d] < 0 || size[d] < 0 || step[d] < 1 ||
+        (size[d] > 0 && sb[d] + (size[d] - 1) * step[d] >= srcShape[d]) || db[d] + size[d] > dstShape[d])
       return throwError(env, "daft_native: copyRegion region out of bounds");
     srcN *= (size_t)srcShape[d];
     dstN *= (size_t)dstShape[d];
   }
   TENSOR(src, 0, srcN)
   TENSOR(dst, 1, dstN)
-  const double fill = a.p[3 + 5 * rank];
+  const double fill = a.p[3 + 6 * rank];
   long srcStride[6], dstStride[6];
   srcStride[rank - 1] = dstStride[rank - 1] = 1;
   for (long d = rank - 2; d >= 0; d--) {
     srcStride[d] = srcStride[d + 1] * srcShape[d + 1];
     dstStride[d] = dstStride[d + 1] * dstShape[d + 1];
-  }
-  // merge trailing axes copied whole into one run
-  long inner = rank - 1;
-  long run = size[rank - 1];
-  while (inner > 0 && size[inner] == srcShape[inner] && size[inner] == dstShape[inner] && sb[inner] == 0 && db[inner] == 0) {
-    inner--;
-    run *= size[inner];
   }
   if (fill == fill) {
     const float v = (float)fill;
@@ -534,20 +528,36 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
   }
   for (long d = 0; d < rank; d++)
     if (size[d] == 0) return nullptr;
-  // rows: every index of axes [0, inner) ; each copies `run` floats starting at axis `inner`
+  // one run per index of the axes before `inner`: trailing axes copied whole with step 1 merge into the run
+  long inner = rank - 1;
+  long run = size[rank - 1];
+  while (inner > 0 && step[inner] == 1 && size[inner] == srcShape[inner] && size[inner] == dstShape[inner] && sb[inner] == 0 &&
+         db[inner] == 0) {
+    inner--;
+    run *= size[inner];
+  }
+  const bool contiguous = step[inner] == 1 || size[inner] == 1;
+  if (!contiguous) {
+    inner = rank;  // element by element along a stepped last axis
+    run = 1;
+  }
   long rows = 1;
-  for (long d = 0; d < inner; d++) rows *= size[d];
+  for (long d = 0; d < std::min(inner, rank); d++) rows *= size[d];
+  const long base = inner < rank ? sb[inner] * srcStride[inner] : 0, dbase = inner < rank ? db[inner] * dstStride[inner] : 0;
   const long chunk = std::max(1L, 16384 / std::max(1L, run)), tasks = (rows + chunk - 1) / chunk;
   g_pool.parallelFor(tasks, [&](long t, int) {
     for (long r = t * chunk; r < std::min(rows, (t + 1) * chunk); r++) {
-      long rem = r, so = sb[inner] * srcStride[inner], dof = db[inner] * dstStride[inner];
-      for (long d = inner - 1; d >= 0; d--) {
+      long rem = r, so = base, dof = dbase;
+      for (long d = std::min(inner, rank) - 1; d >= 0; d--) {
         const long idx = rem % size[d];
         rem /= size[d];
-        so += (sb[d] + idx) * srcStride[d];
+        so += (sb[d] + idx * step[d]) * srcStride[d];
         dof += (db[d] + idx) * dstStride[d];
       }
-      g_isa.copy_floats(dst + dof, src + so, run);
+      if (run == 1)
+        dst[dof] = src[so];
+      else
+        g_isa.copy_floats(dst + dof, src + so, run);
     }
   });
   return nullptr;

@@ -102,14 +102,14 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
 }
 
 /**
- * On wasm, the native addon (native.ts) takes over Conv2D, FusedConv2D, both Conv2D gradients, Add, Relu, Slice and
- * PadV2 when it is built, each keeping the kernel it replaced for the cases it does not handle, and adds the one-pass
+ * On wasm, the native addon (native.ts) takes over Conv2D, FusedConv2D, both Conv2D gradients, Add, Relu, Slice,
+ * StridedSlice and PadV2 when it is built, each keeping the kernel it replaced for the cases it does not handle, and adds the one-pass
  * ReLU gradient.
  */
 function registerNativeKernels(): string[] {
   const native = loadNative()
   if (!native) return []
-  const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Add', 'Relu', 'Slice', 'PadV2']
+  const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Add', 'Relu', 'Slice', 'StridedSlice', 'PadV2']
   const previous = Object.fromEntries(names.map((n) => [n, tf.getKernel(n, 'wasm')]))
   const funcs = { ...nativeConvKernels(native.addon, previous), ...nativeElementwiseKernels(native.addon, previous) }
   for (const name of names) {

@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
 import type { ChannelLoops } from './batchNorm'
+import { plainSliceShape } from './stridedSlice'
 import type { TensorInfo } from './util'
 
 export interface NativeInfo {
@@ -272,9 +273,9 @@ export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number
 }
 
 /**
- * Add (same shapes), Relu, Slice and PadV2 (constant) on float32 tensors, threaded: the activation-sized passes a
- * ResNet step makes besides its convolutions (residual adds and their gradient sums, option-A shortcut pads and their
- * Slice gradients). Broadcasting adds, other dtypes and anything unusual go to the kernel each replaces.
+ * Add (same shapes), Relu, Slice, StridedSlice (plain: no masks, positive strides) and PadV2 (constant) on float32
+ * tensors, threaded: the activation-sized passes a ResNet step makes besides its convolutions (residual adds and their
+ * gradient sums, option-A shortcuts' subsampling and channel pads, and their gradients). Broadcasting adds, other dtypes and anything unusual go to the kernel each replaces.
  */
 export function nativeElementwiseKernels(addon: Addon, previous: Record<string, tf.KernelConfig | undefined>): Record<string, KernelFunc> {
   const fallback = (name: string, args: KernelArgs): TensorInfo | TensorInfo[] => {
@@ -283,8 +284,9 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
     return k.kernelFunc(args as never) as TensorInfo | TensorInfo[]
   }
   const heap = (b: WasmBackendLike): ArrayBuffer => b.wasm.HEAPU8.buffer as ArrayBuffer
-  const region = (b: WasmBackendLike, src: TensorInfo, dst: TensorInfo, srcBegin: number[], dstBegin: number[], size: number[], fill: number): void => {
-    addon.copyRegion(heap(b), Float64Array.from([offsetOf(b, src), offsetOf(b, dst), src.shape.length, ...src.shape, ...dst.shape, ...srcBegin, ...dstBegin, ...size, fill]))
+  const region = (b: WasmBackendLike, src: TensorInfo, dst: TensorInfo, r: { srcBegin: number[]; dstBegin: number[]; size: number[]; step?: number[] }, fill: number): void => {
+    const step = r.step ?? r.size.map(() => 1)
+    addon.copyRegion(heap(b), Float64Array.from([offsetOf(b, src), offsetOf(b, dst), src.shape.length, ...src.shape, ...dst.shape, ...r.srcBegin, ...r.dstBegin, ...r.size, ...step, fill]))
   }
   const plain = (t: TensorInfo | undefined): t is TensorInfo => t != null && t.dtype === 'float32' && t.shape.length >= 1 && t.shape.length <= 6 && tf.util.sizeFromShape(t.shape) > 0
   return {
@@ -312,7 +314,7 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
       const b = args.backend as WasmBackendLike
       const out = b.makeOutput(size, 'float32')
       if (size.some((d) => d === 0)) return out
-      region(b, x, out, begin, size.map(() => 0), size, NaN)
+      region(b, x, out, { srcBegin: begin, dstBegin: size.map(() => 0), size }, NaN)
       return out
     },
     PadV2: (args) => {
@@ -322,7 +324,18 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
       const b = args.backend as WasmBackendLike
       const outShape = x.shape.map((d, i) => a.paddings[i][0] + d + a.paddings[i][1])
       const out = b.makeOutput(outShape, 'float32')
-      region(b, x, out, x.shape.map(() => 0), a.paddings.map(([lo]) => lo), x.shape, a.constantValue ?? 0)
+      region(b, x, out, { srcBegin: x.shape.map(() => 0), dstBegin: a.paddings.map(([lo]) => lo), size: x.shape }, a.constantValue ?? 0)
+      return out
+    },
+    StridedSlice: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>
+      const attrs = (args.attrs ?? {}) as tf.NamedAttrMap
+      const size = plain(x) ? plainSliceShape(x.shape, attrs) : null
+      if (!size) return fallback('StridedSlice', args)
+      const b = args.backend as WasmBackendLike
+      const out = b.makeOutput(size, 'float32')
+      if (size.some((d) => d === 0)) return out
+      region(b, x, out, { srcBegin: attrs.begin as number[], dstBegin: size.map(() => 0), size, step: attrs.strides as number[] }, NaN)
       return out
     },
   }

@@ -23,7 +23,7 @@ beforeAll(async () => {
   // the CI machine has a C++ toolchain: a missing addon is a broken build, not a skipped path
   expect(loadNative(), nativeLoadError()).not.toBeNull()
   expect(backend.kernels).toEqual(
-    expect.arrayContaining(['Add (native)', 'Relu (native)', 'Slice (native)', 'PadV2 (native)', 'Conv2D (native)', 'FusedConv2D (native)', 'Conv2DBackpropFilter (native)', 'Conv2DBackpropInput (native)', 'DaftReluGrad (native)', 'BatchNormTrainNHWC (native)', 'BatchNormTrainNHWCGrad (native)']),
+    expect.arrayContaining(['Add (native)', 'Relu (native)', 'Slice (native)', 'StridedSlice (native)', 'PadV2 (native)', 'Conv2D (native)', 'FusedConv2D (native)', 'Conv2DBackpropFilter (native)', 'Conv2DBackpropInput (native)', 'DaftReluGrad (native)', 'BatchNormTrainNHWC (native)', 'BatchNormTrainNHWCGrad (native)']),
   )
   isas = nativeInfo()!.isas
   expect(isas).toContain('generic')
@@ -132,6 +132,19 @@ describe('native Add, Relu, Slice and PadV2 equal the cpu backend exactly', () =
     for (const [shape, begin, size] of cases) await same(`slice [${shape}] ${begin} ${size}`, () => tf.slice(values(shape, 6), begin, size))
   })
 
+  it('StridedSlice: subsampling (option-A shortcuts) and plain ranges; masks go to the kernel it replaced', async () => {
+    const cases: Array<[number[], number[], number[], number[]]> = [
+      [[4, 8, 8, 16], [0, 0, 0, 0], [4, 8, 8, 16], [1, 2, 2, 1]],
+      [[3, 9, 7, 5], [1, 1, 0, 1], [3, 8, 7, 4], [2, 3, 2, 1]],
+      [[6, 10], [1, 2], [6, 9], [2, 1]],
+      [[5, 6, 7], [0, 0, 1], [5, 6, 7], [1, 1, 3]],
+    ]
+    for (const [shape, begin, end, strides] of cases) {
+      await same(`strided slice [${shape}] ${begin} ${end} ${strides}`, () => tf.stridedSlice(values(shape, 9), begin, end, strides))
+    }
+    await same('strided slice with masks', () => tf.stridedSlice(values([4, 6], 10), [1, 0], [3, 0], [1, 2], 0, 2))
+  })
+
   it('PadV2 with a constant on any axes, and its gradient (a Slice)', async () => {
     const cases: Array<[number[], Array<[number, number]>, number]> = [
       [[5], [[2, 3]], 0],
@@ -212,7 +225,8 @@ describe('native kernels: threads, determinism, fallbacks, errors', () => {
     expect(() => addon.conv2d(heap, Float64Array.from([0, 0, -1, 4096, 0, ...shape]))).toThrow(/out lies outside the wasm heap/)
     expect(() => addon.conv2d(heap, Float64Array.from([0, 0]))).toThrow(/expected 20 parameters, got 2/)
     expect(() => addon.conv2dBackpropFilter(heap, Float64Array.from([0, 0, 0, 1, 0, 4, 2, 3, 3, 2, 4, 4, 1, 1, 1, 1, 1, 1]))).toThrow(/invalid convolution shape/)
-    expect(() => addon.copyRegion(heap, Float64Array.from([0, 0, 1, 4, 4, 2, 0, 3, NaN]))).toThrow(/region out of bounds/)
+    expect(() => addon.copyRegion(heap, Float64Array.from([0, 0, 1, 4, 4, 2, 0, 3, 1, NaN]))).toThrow(/region out of bounds/)
+    expect(() => addon.copyRegion(heap, Float64Array.from([0, 0, 1, 7, 4, 1, 0, 4, 2, NaN]))).toThrow(/region out of bounds/)
     expect(() => configureNative({ isa: 'sse9' })).toThrow(/instruction set 'sse9' is not supported/)
   })
 })
