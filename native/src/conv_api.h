@@ -6,6 +6,17 @@ struct ConvShape {
   long n, h, w, ci, fh, fw, co, oh, ow, sh, sw, dh, dw, pt, pl;
 };
 
+// the input of a direct convolution, zero-padded so that every tap of every output pixel lies inside it
+struct PaddedInput {
+  const float* data;
+  long h, w;
+};
+
+// `len` input channels of one tap: A offset from an output pixel's base in the padded input, first packed-B row
+struct DepthSeg {
+  long aoff, brow, len;
+};
+
 #define DAFT_CONV_API                                                                                              \
   int panel_width(long ncols);                                                                                     \
   size_t packed_size(long k, long n);                                                                              \
@@ -20,6 +31,9 @@ struct ConvShape {
   void bn_sums(const float* x, const float* o, const float* center, long r0, long r1, long c, double* s, double* t); \
   void bn_affine(float* out, const float* x, const float* a, const float* b, const float* y, const float* g,        \
                  long r0, long r1, long c);                                                                     \
+  int direct_segments(const ConvShape& s, const PaddedInput& xp, DepthSeg* segs, int* chunkStart);             \
+  void conv_direct_rows(const ConvShape& s, const PaddedInput& xp, const DepthSeg* segs, const int* chunkStart,   \
+                        int nchunks, const float* Bp, const float* bias, int relu, float* out, long r0, long r1);  \
   void relu_grad(const float* dy, const float* x, float* out, long i0, long i1);                                  \
   void add_range(const float* a, const float* b, float* out, long i0, long i1);                                   \
   void relu_range(const float* x, float* out, long i0, long i1);                                                 \

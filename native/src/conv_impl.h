@@ -190,6 +190,129 @@ static void im2col(const ConvShape& s, const float* x, long m0, long m1, float* 
       });
 }
 
+// ---------------------------------------------------------------- direct convolution over a padded input
+// No im2col: with the input zero-padded so every tap of every output pixel is inside it, the A operand of a micro-tile
+// of MR consecutive output pixels of one output row is the padded input itself (row stride sw*ci), shifted per tap.
+// The depth (K = taps x ci) is walked as segments, each `len` channels at A offset `aoff` and packed-B row `brow`,
+// grouped into chunks of <= KC so a B sub-panel stays in cache across the tiles that use it.
+template <int MR, int NV>
+static inline __attribute__((always_inline)) void ukernel_segs(const DepthSeg* seg, int nseg, const float* A, long ars,
+                                                               const float* B, float* C, long ldc, int ncols, bool acc) {
+  constexpr int NR = NV * VW;
+  vf c[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) c[i][v] = (vf){};
+  for (int g = 0; g < nseg; g++) {
+    const float* a = A + seg[g].aoff;
+    const float* b = B + seg[g].brow * NR;
+    const long len = seg[g].len;
+    for (long p = 0; p < len; p++) {
+      vf bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) bv[v] = *(const vf*)(b + p * NR + v * VW);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; i++) {
+        const float ai = a[i * ars + p];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) c[i][v] += ai * bv[v];
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float* crow = C + i * ldc;
+    if (ncols == NR) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) {
+        vf r = c[i][v];
+        if (acc) {
+          vf old;
+          __builtin_memcpy(&old, crow + v * VW, sizeof(vf));
+          r += old;
+        }
+        __builtin_memcpy(crow + v * VW, &r, sizeof(vf));
+      }
+    } else {
+      float tmp[NR];
+      __builtin_memcpy(tmp, c[i], sizeof(tmp));
+      for (int j = 0; j < ncols; j++) crow[j] = acc ? crow[j] + tmp[j] : tmp[j];
+    }
+  }
+}
+
+template <int NV, int R>
+static inline void tile_rem(int rem, const DepthSeg* seg, int nseg, const float* A, long ars, const float* B, float* C,
+                            long ldc, int ncols, bool acc) {
+  if constexpr (R > 0) {
+    if (rem == R) return ukernel_segs<R, NV>(seg, nseg, A, ars, B, C, ldc, ncols, acc);
+    tile_rem<NV, R - 1>(rem, seg, nseg, A, ars, B, C, ldc, ncols, acc);
+  }
+}
+
+template <int MR, int NV>
+static void direct_rows(const ConvShape& s, const PaddedInput& xp, const DepthSeg* segs, const int* chunkStart, int nchunks,
+                        const float* Bp, float* out, long r0, long r1) {
+  constexpr int NR = NV * VW;
+  const long K = s.fh * s.fw * s.ci, panels = (s.co + NR - 1) / NR, ars = s.sw * s.ci;
+  for (long jp = 0; jp < panels; jp++) {
+    const float* B = Bp + jp * K * NR;
+    const int ncols = (int)lmin(NR, s.co - jp * NR);
+    for (int ch = 0; ch < nchunks; ch++) {
+      const DepthSeg* seg = segs + chunkStart[ch];
+      const int nseg = chunkStart[ch + 1] - chunkStart[ch];
+      const bool acc = ch > 0;
+      for (long r = r0; r < r1; r++) {
+        const long n = r / s.oh, oy = r % s.oh;
+        const float* base = xp.data + ((n * xp.h + oy * s.sh) * xp.w) * s.ci;
+        float* crow = out + r * s.ow * s.co + jp * NR;
+        long ox = 0;
+        for (; ox + MR <= s.ow; ox += MR) ukernel_segs<MR, NV>(seg, nseg, base + ox * ars, ars, B, crow + ox * s.co, s.co, ncols, acc);
+        if (ox < s.ow) tile_rem<NV, MR - 1>((int)(s.ow - ox), seg, nseg, base + ox * ars, ars, B, crow + ox * s.co, s.co, ncols, acc);
+      }
+    }
+  }
+}
+
+int direct_segments(const ConvShape& s, const PaddedInput& xp, DepthSeg* segs, int* chunkStart) {
+  const long KC = 256;
+  int n = 0, nchunks = 0;
+  long depth = KC;  // forces a new chunk at the first segment
+  for (long kh = 0; kh < s.fh; kh++)
+    for (long kw = 0; kw < s.fw; kw++) {
+      const long tap = kh * s.fw + kw, aoff = (kh * s.dh * xp.w + kw * s.dw) * s.ci;
+      for (long c0 = 0; c0 < s.ci; c0 += KC) {
+        const long len = lmin(KC, s.ci - c0);
+        if (depth + len > KC) {
+          chunkStart[nchunks++] = n;
+          depth = 0;
+        }
+        segs[n++] = DepthSeg{aoff + c0, tap * s.ci + c0, len};
+        depth += len;
+      }
+    }
+  chunkStart[nchunks] = n;
+  return nchunks;
+}
+
+void conv_direct_rows(const ConvShape& s, const PaddedInput& xp, const DepthSeg* segs, const int* chunkStart, int nchunks,
+                      const float* Bp, const float* bias, int relu, float* out, long r0, long r1) {
+  if (nv_for(s.co) == 1)
+    direct_rows<12, 1>(s, xp, segs, chunkStart, nchunks, Bp, out, r0, r1);
+  else
+    direct_rows<6, 2>(s, xp, segs, chunkStart, nchunks, Bp, out, r0, r1);
+  if (bias || relu) {
+    for (long q = r0 * s.ow; q < r1 * s.ow; q++) {
+      float* o = out + q * s.co;
+      if (bias)
+        for (long j = 0; j < s.co; j++) o[j] += bias[j];
+      if (relu)
+        for (long j = 0; j < s.co; j++) o[j] = o[j] > 0.f ? o[j] : 0.f;
+    }
+  }
+}
+
 void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const float* bias, int relu, float* out,
                        long m0, long m1, float* scratch) {
   const long K = (long)s.fh * s.fw * s.ci, rows = m1 - m0;

@@ -27,6 +27,8 @@ export interface NativeInfo {
   threads: number
   /** every instruction set this CPU and build support, best first */
   isas: string[]
+  /** direct convolutions (no im2col) where the output rows are long enough */
+  direct: boolean
   path: string
 }
 
@@ -40,7 +42,7 @@ export interface Addon {
   bnSums(heap: ArrayBuffer, params: Float64Array, center: Float32Array, s: Float64Array, t: Float64Array): void
   bnAffine(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, g: Float32Array | null): void
   info(): Omit<NativeInfo, 'path'>
-  configure(threads?: number, isa?: string): Omit<NativeInfo, 'path'>
+  configure(threads?: number, isa?: string, direct?: number): Omit<NativeInfo, 'path'>
 }
 
 const ADDON_FILE = 'daft_native.node'
@@ -95,9 +97,9 @@ export function nativeInfo(): NativeInfo | null {
 }
 
 /** Sets the thread count and/or instruction set (tests and benchmarks); returns the new state. */
-export function configureNative(opts: { threads?: number; isa?: string }): NativeInfo | null {
+export function configureNative(opts: { threads?: number; isa?: string; direct?: boolean }): NativeInfo | null {
   const n = loadNative()
-  return n ? { ...n.addon.configure(opts.threads ?? 0, opts.isa ?? ''), path: n.path } : null
+  return n ? { ...n.addon.configure(opts.threads ?? 0, opts.isa ?? '', opts.direct == null ? -1 : opts.direct ? 1 : 0), path: n.path } : null
 }
 
 // ------------------------------------------------------------------------------------------------ wasm glue

@@ -14,6 +14,11 @@ const cases: Case[] = [
   { batch: 2, h: 5, w: 7, cin: 40, cout: 33, f: 3, strides: [1, 1], pad: 'valid' },
   { batch: 2, h: 6, w: 6, cin: 64, cout: 24, f: 1, strides: [1, 1], pad: 'valid' },
   { batch: 1, h: 15, w: 13, cin: 3, cout: 20, f: 7, strides: [2, 2], pad: 3 },
+  // the direct (no im2col) path: narrow layers with output rows of >= 8 pixels, row tails, both tile widths
+  { batch: 2, h: 9, w: 13, cin: 16, cout: 16, f: 3, strides: [1, 1], pad: 'same' },
+  { batch: 2, h: 6, w: 21, cin: 8, cout: 20, f: 3, strides: [1, 1], pad: 'valid' },
+  { batch: 3, h: 11, w: 19, cin: 32, cout: 40, f: 3, strides: [2, 2], pad: 'same' },
+  { batch: 1, h: 10, w: 30, cin: 3, cout: 16, f: 5, strides: [2, 1], pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
 ]
 
 let isas: string[] = []
@@ -58,12 +63,14 @@ describe('native convolution kernels match the cpu backend (max rel. error < 1e-
     const run = kernelRuns(c)[kernel as keyof ReturnType<typeof kernelRuns>]
     const [cpu] = await runOn('cpu', run)
     for (const isa of isas) {
-      configureNative({ isa })
-      const [native] = await runOn('wasm', run)
-      expect(native.length).toBe(cpu.length)
-      expect(relativeError(native, cpu), `${isa}`).toBeLessThan(1e-5)
+      for (const direct of [true, false]) {
+        configureNative({ isa, direct })
+        const [native] = await runOn('wasm', run)
+        expect(native.length).toBe(cpu.length)
+        expect(relativeError(native, cpu), `${isa}${direct ? '' : ' (im2col only)'}`).toBeLessThan(1e-5)
+      }
     }
-    configureNative({ isa: isas[0] })
+    configureNative({ isa: isas[0], direct: true })
   })
 })
 
@@ -206,6 +213,18 @@ describe('native kernels: threads, determinism, fallbacks, errors', () => {
     expect(Array.from(wasm, (v) => v + 0)).toEqual(Array.from(cpu, (v) => v + 0))
     expect(wasm[0]).toBe(0)
     expect(wasm.filter((v, i) => v !== 0 && values[i] <= 0)).toHaveLength(0)
+  })
+
+  it('dilated forward convolutions (direct and im2col paths) match cpu', async () => {
+    const x = seededValues(2 * 14 * 17 * 8, 51)
+    const w = seededValues(3 * 3 * 8 * 12, 52)
+    const run = () => tf.conv2d(tf.tensor(x, [2, 14, 17, 8]) as tf.Tensor4D, tf.tensor(w, [3, 3, 8, 12]) as tf.Tensor4D, 1, 'same', 'NHWC', 2)
+    const [cpu] = await runOn('cpu', run)
+    for (const direct of [true, false]) {
+      configureNative({ direct })
+      const [native] = await runOn('wasm', run)
+      expect(relativeError(native, cpu)).toBeLessThan(1e-5)
+    }
   })
 
   it('hands cases it does not take (relu6, a prelu) to the kernel it replaced', async () => {
