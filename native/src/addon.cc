@@ -606,12 +606,12 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
   // one run per index of the axes before `inner`: trailing axes copied whole with step 1 merge into the run
   long inner = rank - 1;
   long run = size[rank - 1];
-  while (inner > 0 && step[inner] == 1 && size[inner] == srcShape[inner] && size[inner] == dstShape[inner] && sb[inner] == 0 &&
-         db[inner] == 0) {
+  const bool contiguous = step[rank - 1] == 1 || size[rank - 1] == 1;
+  while (contiguous && inner > 0 && step[inner] == 1 && step[inner - 1] == 1 && size[inner] == srcShape[inner] &&
+         size[inner] == dstShape[inner] && sb[inner] == 0 && db[inner] == 0) {
     inner--;
     run *= size[inner];
   }
-  const bool contiguous = step[inner] == 1 || size[inner] == 1;
   if (!contiguous) {
     inner = rank;  // element by element along a stepped last axis
     run = 1;

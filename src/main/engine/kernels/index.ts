@@ -12,6 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
+import { FOLD_BATCH_NORM, foldBatchNormWasm } from './foldBatchNorm'
 import { RELU_GRAD, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeElementwiseKernels, nativeReluGradKernel, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
@@ -52,6 +53,7 @@ function entriesFor(backendName: TrainingKernelBackend): Entry[] {
       { kernelName: 'Tile', kernelFunc: makeTileWasm(tf.getKernel('Tile', 'wasm')), replace: true },
       { kernelName: 'StridedSlice', kernelFunc: makeStridedSliceWasm(tf.getKernel('StridedSlice', 'wasm')), replace: true },
       { kernelName: 'Identity', kernelFunc: makeIdentityShared(tf.getKernel('Identity', 'wasm')), replace: true },
+      { kernelName: FOLD_BATCH_NORM, kernelFunc: foldBatchNormWasm as unknown as Entry['kernelFunc'], replace: false },
     ]
   }
   if (backendName === 'cpu') {
@@ -125,6 +127,7 @@ function registerNativeKernels(): string[] {
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'
 export { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './depthwiseBackprop'
 export { loadNative, nativeInfo, configureNative, nativeLoadError } from './native'
+export { FOLD_BATCH_NORM } from './foldBatchNorm'
 export { unsortedSegmentSumValues } from './unsortedSegmentSum'
 export { stridedSliceGradient } from './stridedSliceGrad'
 export { batchNormTrain, batchNormInfer, hasFastBatchNorm, registerBatchNormKernels } from './batchNorm'

@@ -7,6 +7,7 @@
  * input (statistics passes, the shift meter) and depthwise convs take the unfolded path. DAFT_FOLD_BN=0 turns it off.
  */
 import * as tf from '@tensorflow/tfjs'
+import { FOLD_BATCH_NORM } from '../kernels/foldBatchNorm'
 import { BatchNorm2d } from './batchnorm'
 import { Conv2d } from './layers'
 import { toForwardOptions, type ModeArg } from './module'
@@ -18,6 +19,15 @@ export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor, mode: ModeAr
     return activation === 'relu' ? tf.relu(y) : y
   }
   return tf.tidy(() => {
+    const pad = conv.padArg()
+    // plain inference (no tape recording) on a backend with the one-kernel fold; otherwise differentiable tf ops
+    const tapeOn = (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()
+    if (!tapeOn && tf.getKernel(FOLD_BATCH_NORM, tf.getBackend())) {
+      const inputs: tf.NamedTensorMap = { filter: conv.weight, gamma: bn.weight, beta: bn.bias, mean: bn.runningMean, variance: bn.runningVar }
+      if (conv.bias) inputs.bias = conv.bias
+      const [filter, bias] = tf.engine().runKernel(FOLD_BATCH_NORM, inputs, { epsilon: bn.eps }) as tf.Tensor[]
+      return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: conv.stride, pad, bias, activation })
+    }
     const scale = bn.weight.mul(tf.rsqrt(bn.runningVar.add(bn.eps))) as tf.Tensor1D
     let bias = bn.bias.sub(bn.runningMean.mul(scale)) as tf.Tensor1D
     if (conv.bias) bias = bias.add(conv.bias.mul(scale))
@@ -25,7 +35,7 @@ export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor, mode: ModeAr
       x: x as tf.Tensor4D,
       filter: conv.weight.mul(scale) as tf.Tensor4D,
       strides: conv.stride,
-      pad: conv.padArg(),
+      pad,
       bias,
       activation,
     })
