@@ -24,6 +24,8 @@ export interface CaseSpec {
   backend: string
   profile?: boolean
   conversion?: boolean
+  /** alternating project/PyTorch rounds for this case (default: the run's --rounds) */
+  rounds?: number
 }
 
 export interface KernelRow {

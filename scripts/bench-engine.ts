@@ -116,7 +116,8 @@ function cases(vsTorch: boolean, quick: boolean): CaseSpec[] {
     { ...base, steps: n(4), model: 'resnet18', imageSize: 64, batch: 64, mode: 'train' },
     { ...base, steps: n(8), model: 'resnet18', imageSize: 64, batch: 64, mode: 'infer' },
     // ResNet-50 @224: one optimizer step of 64 images, accumulated over micro-batches (wasm's 4 GB heap)
-    { ...base, model: 'resnet50', imageSize: 224, batch: 64, mode: 'train', microBatch: micro, steps: 1, warmup: 0 },
+    // two optimizer steps (RSS after each shows whether memory grows), one round: ~1 minute per side
+    { ...base, model: 'resnet50', imageSize: 224, batch: 64, mode: 'train', microBatch: micro, steps: n(2), warmup: 0, rounds: 1 },
     { ...base, steps: n(4), model: 'resnet50', imageSize: 224, batch: 8, mode: 'infer' },
   ]
 }
@@ -154,13 +155,14 @@ async function main(): Promise<void> {
     // best of a few rounds is the least disturbed by other load
     const ps: ChildResult[] = []
     const ts: Array<ReturnType<typeof spawnTorch>> = []
-    for (let r = 0; r < rounds; r++) {
+    const caseRounds = spec.rounds ?? rounds
+    for (let r = 0; r < caseRounds; r++) {
       ps.push(spawnProject(r === 0 ? spec : { ...spec, profile: false, conversion: false }))
       if (withTorch) ts.push(spawnTorch(spec))
     }
     const p = { ...ps.reduce((a, b) => (b.imgPerSec > a.imgPerSec ? b : a)), profile: ps[0].profile, conversion: ps[0].conversion }
     const t = withTorch ? ts.reduce((a, b) => (b.img_s > a.img_s ? b : a)) : null
-    if (rounds > 1) log(`  rounds: project ${ps.map((x) => fmt(x.imgPerSec)).join(', ')}` + (withTorch ? ` | torch ${ts.map((x) => fmt(x.img_s)).join(', ')}` : '') + ' img/s')
+    if (caseRounds > 1) log(`  rounds: project ${ps.map((x) => fmt(x.imgPerSec)).join(', ')}` + (withTorch ? ` | torch ${ts.map((x) => fmt(x.img_s)).join(', ')}` : '') + ' img/s')
     const row: CaseRow = {
       model: spec.model, image_size: spec.imageSize, batch: spec.batch, mode: spec.mode, backend: spec.backend,
       project_img_s: p.imgPerSec, torch_img_s: t ? t.img_s : null, ratio: t ? p.imgPerSec / t.img_s : null,

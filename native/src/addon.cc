@@ -24,7 +24,7 @@ struct Isa {
   int (*panel_width)(long);
   size_t (*packed_size)(long, long);
   void (*pack_b)(const float*, long, long, long, long, float*);
-  void (*forward_rows)(const ConvShape&, const float*, const float*, const float*, int, float*, long, long, float*);
+  void (*forward_rows)(const ConvShape&, const float*, const float*, const Epilogue&, float*, long, long, float*);
   void (*filter_rows)(const ConvShape&, const float*, const float*, float*, long, long, float*, float*);
   void (*input_direct_rows)(const ConvShape&, const float*, const float*, float*, long, long);
   void (*input_images)(const ConvShape&, const float*, const float*, float*, long, long, long, float*);
@@ -33,7 +33,7 @@ struct Isa {
   void (*relu_grad)(const float*, const float*, float*, long, long);
   int (*direct_segments)(const ConvShape&, const PaddedInput&, DepthSeg*, int*);
   void (*conv_direct_rows)(const ConvShape&, const PaddedInput&, const DepthSeg*, const int*, int, const float*,
-                           const float*, int, float*, long, long);
+                           const Epilogue&, float*, long, long);
   void (*add_range)(const float*, const float*, float*, long, long);
   void (*relu_range)(const float*, float*, long, long);
   void (*copy_floats)(float*, const float*, long);
@@ -200,14 +200,14 @@ PaddedInput padInput(const ConvShape& s, const float* x) {
 }
 
 // out = conv(x) through the direct path; Bp is the packed filter ([K x CO] panels)
-void convDirect(const ConvShape& s, const float* x, const float* Bp, const float* bias, int relu, float* out) {
+void convDirect(const ConvShape& s, const float* x, const float* Bp, const Epilogue& ep, float* out) {
   const PaddedInput xp = padInput(s, x);
   std::vector<DepthSeg> segs((size_t)(s.fh * s.fw * ((s.ci + 255) / 256)));
   std::vector<int> chunkStart(segs.size() + 1);
   const int nchunks = g_isa.direct_segments(s, xp, segs.data(), chunkStart.data());
   const long rows = s.n * s.oh, group = std::max(1L, (96 + s.ow - 1) / s.ow), tasks = (rows + group - 1) / group;
   g_pool.parallelFor(tasks, [&](long t, int) {
-    g_isa.conv_direct_rows(s, xp, segs.data(), chunkStart.data(), nchunks, Bp, bias, relu, out, t * group,
+    g_isa.conv_direct_rows(s, xp, segs.data(), chunkStart.data(), nchunks, Bp, ep, out, t * group,
                            std::min(rows, (t + 1) * group));
   });
 }
@@ -286,8 +286,26 @@ const float* tensorAt(Args& a, size_t i, size_t count) {
   float* var = const_cast<float*>(tensorAt(a, idx, count));                                    \
   if (!a.ok) return throwError(env, "daft_native: tensor " #var " lies outside the wasm heap");
 
+// a Float32Array / Float64Array argument's data (nullptr for null/undefined when allowed)
+template <class T>
+T* typedArg(napi_env env, napi_value v, napi_typedarray_type want, size_t minLength, bool nullable, const char* what) {
+  napi_valuetype vt;
+  napi_typeof(env, v, &vt);
+  if (nullable && (vt == napi_null || vt == napi_undefined)) return nullptr;
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok || type != want || length < minLength) {
+    throwError(env, std::string("daft_native: ") + what + " must be a typed array of the channel count");
+    return nullptr;
+  }
+  return (T*)data;
+}
+
 // ---------------------------------------------------------------- kernels
-// conv2d(heap, [x, filter, bias(-1 = none), out, relu, ...shape])
+// conv2d(heap, [x, filter, bias(-1 = none), out, relu, ...shape], scale?, shift?)
 napi_value Conv2D(napi_env env, napi_callback_info info) {
   Args a;
   ConvShape s;
@@ -301,18 +319,31 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
     bias = const_cast<float*>(tensorAt(a, 2, s.co));
     if (!a.ok) return throwError(env, "daft_native: bias lies outside the wasm heap");
   }
-  const int relu = a.p[4] != 0;
+  Epilogue ep{nullptr, bias, a.p[4] != 0};
+  // optional (scale, shift) Float32Arrays of CO: a folded inference-mode BatchNorm, out = out * scale + shift
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc >= 4) {
+    const float* scale = typedArg<float>(env, argv[2], napi_float32_array, s.co, true, "scale");
+    const float* shift = typedArg<float>(env, argv[3], napi_float32_array, s.co, true, "shift");
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) return nullptr;
+    if ((scale == nullptr) != (shift == nullptr) || (scale && bias)) return throwError(env, "daft_native: conv2d takes scale and shift together, without a bias tensor");
+    if (scale) ep = Epilogue{scale, shift, ep.relu};
+  }
   float* Bp = g_packed.get(g_isa.packed_size(K, s.co));
   g_isa.pack_b(w, s.co, 1, K, s.co, Bp);
   ensureThreadBuffers();
   if (useDirect(s)) {
-    convDirect(s, x, Bp, bias, relu, out);
+    convDirect(s, x, Bp, ep, out);
     return nullptr;
   }
   const long block = blockRows(K), tasks = (M + block - 1) / block;
   g_pool.parallelFor(tasks, [&](long t, int thread) {
     const long m0 = t * block, m1 = std::min(M, m0 + block);
-    g_isa.forward_rows(s, x, Bp, bias, relu, out, m0, m1, g_scratch[thread].get((size_t)block * K));
+    g_isa.forward_rows(s, x, Bp, ep, out, m0, m1, g_scratch[thread].get((size_t)block * K));
   });
   return nullptr;
 }
@@ -373,7 +404,7 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
     float* Bp = g_packed.get(g_isa.packed_size(Kt, s.ci));
     g_isa.pack_b(wf, s.ci, 1, Kt, s.ci, Bp);
     ensureThreadBuffers();
-    convDirect(t, dy, Bp, nullptr, 0, dx);
+    convDirect(t, dy, Bp, Epilogue{nullptr, nullptr, 0}, dx);
     return nullptr;
   }
   // B = W^T [CO x K]: element (co, k) = w[k * CO + co]
@@ -415,23 +446,6 @@ napi_value ReluGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// a Float32Array / Float64Array argument's data (nullptr for null/undefined when allowed)
-template <class T>
-T* typedArg(napi_env env, napi_value v, napi_typedarray_type want, size_t minLength, bool nullable, const char* what) {
-  napi_valuetype vt;
-  napi_typeof(env, v, &vt);
-  if (nullable && (vt == napi_null || vt == napi_undefined)) return nullptr;
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &off) != napi_ok || type != want || length < minLength) {
-    throwError(env, std::string("daft_native: ") + what + " must be a typed array of the channel count");
-    return nullptr;
-  }
-  return (T*)data;
-}
 
 // rows per chunk of the channel loops: chunks are fixed by the thread count, so sums are reproducible
 long bnChunks(long rows) { return std::max(1L, std::min<long>(g_pool.size(), rows / 64)); }

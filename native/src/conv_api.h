@@ -17,12 +17,20 @@ struct DepthSeg {
   long aoff, brow, len;
 };
 
+// what a forward convolution does to its output: out = relu?(out * scale + bias) per output channel (each optional;
+// scale carries a folded inference-mode BatchNorm)
+struct Epilogue {
+  const float* scale;
+  const float* bias;
+  int relu;
+};
+
 #define DAFT_CONV_API                                                                                              \
   int panel_width(long ncols);                                                                                     \
   size_t packed_size(long k, long n);                                                                              \
   void pack_b(const float* src, long rs, long cs, long k, long n, float* dst);                                     \
-  void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const float* bias, int relu,          \
-                         float* out, long m0, long m1, float* scratch);                                            \
+  void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const Epilogue& ep, float* out,     \
+                         long m0, long m1, float* scratch);                                            \
   void conv_filter_rows(const ConvShape& s, const float* x, const float* dy, float* dw, long m0, long m1,           \
                         float* scratch, float* bscratch);                                                          \
   void conv_input_direct_rows(const ConvShape& s, const float* dy, const float* WTp, float* dx, long m0, long m1);  \
@@ -33,7 +41,7 @@ struct DepthSeg {
                  long r0, long r1, long c);                                                                     \
   int direct_segments(const ConvShape& s, const PaddedInput& xp, DepthSeg* segs, int* chunkStart);             \
   void conv_direct_rows(const ConvShape& s, const PaddedInput& xp, const DepthSeg* segs, const int* chunkStart,   \
-                        int nchunks, const float* Bp, const float* bias, int relu, float* out, long r0, long r1);  \
+                        int nchunks, const float* Bp, const Epilogue& ep, float* out, long r0, long r1);         \
   void relu_grad(const float* dy, const float* x, float* out, long i0, long i1);                                  \
   void add_range(const float* a, const float* b, float* out, long i0, long i1);                                   \
   void relu_range(const float* x, float* out, long i0, long i1);                                                 \

@@ -296,25 +296,30 @@ int direct_segments(const ConvShape& s, const PaddedInput& xp, DepthSeg* segs, i
   return nchunks;
 }
 
+static void apply_epilogue(const Epilogue& ep, float* out, long q0, long q1, long co) {
+  if (!ep.scale && !ep.bias && !ep.relu) return;
+  for (long q = q0; q < q1; q++) {
+    float* o = out + q * co;
+    if (ep.scale)
+      for (long j = 0; j < co; j++) o[j] *= ep.scale[j];
+    if (ep.bias)
+      for (long j = 0; j < co; j++) o[j] += ep.bias[j];
+    if (ep.relu)
+      for (long j = 0; j < co; j++) o[j] = o[j] > 0.f ? o[j] : 0.f;
+  }
+}
+
 void conv_direct_rows(const ConvShape& s, const PaddedInput& xp, const DepthSeg* segs, const int* chunkStart, int nchunks,
-                      const float* Bp, const float* bias, int relu, float* out, long r0, long r1) {
+                      const float* Bp, const Epilogue& ep, float* out, long r0, long r1) {
   if (nv_for(s.co) == 1)
     direct_rows<12, 1>(s, xp, segs, chunkStart, nchunks, Bp, out, r0, r1);
   else
     direct_rows<6, 2>(s, xp, segs, chunkStart, nchunks, Bp, out, r0, r1);
-  if (bias || relu) {
-    for (long q = r0 * s.ow; q < r1 * s.ow; q++) {
-      float* o = out + q * s.co;
-      if (bias)
-        for (long j = 0; j < s.co; j++) o[j] += bias[j];
-      if (relu)
-        for (long j = 0; j < s.co; j++) o[j] = o[j] > 0.f ? o[j] : 0.f;
-    }
-  }
+  apply_epilogue(ep, out, r0 * s.ow, r1 * s.ow, s.co);
 }
 
-void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const float* bias, int relu, float* out,
-                       long m0, long m1, float* scratch) {
+void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, const Epilogue& ep, float* out, long m0,
+                       long m1, float* scratch) {
   const long K = (long)s.fh * s.fw * s.ci, rows = m1 - m0;
   const int nv = nv_for(s.co);
   if (direct(s)) {
@@ -323,15 +328,7 @@ void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, cons
     im2col(s, x, m0, m1, scratch);
     gemm(nv, rows, s.co, K, scratch, K, 1, Bp, out + m0 * s.co, s.co, false);
   }
-  if (bias || relu) {
-    for (long r = m0; r < m1; r++) {
-      float* o = out + r * s.co;
-      if (bias)
-        for (long j = 0; j < s.co; j++) o[j] += bias[j];
-      if (relu)
-        for (long j = 0; j < s.co; j++) o[j] = o[j] > 0.f ? o[j] : 0.f;
-    }
-  }
+  apply_epilogue(ep, out, m0, m1, s.co);
 }
 
 // dw[K x CO] += im2col(x)[rows]^T * dy[rows]; bscratch holds the packed dy rows, scratch the im2col rows.

@@ -12,8 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { FOLD_BATCH_NORM, foldBatchNormWasm } from './foldBatchNorm'
-import { RELU_GRAD, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeElementwiseKernels, nativeReluGradKernel, registerReluGradient } from './native'
+import { CONV_BATCH_NORM, RELU_GRAD, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeElementwiseKernels, nativeReluGradKernel, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -53,7 +52,6 @@ function entriesFor(backendName: TrainingKernelBackend): Entry[] {
       { kernelName: 'Tile', kernelFunc: makeTileWasm(tf.getKernel('Tile', 'wasm')), replace: true },
       { kernelName: 'StridedSlice', kernelFunc: makeStridedSliceWasm(tf.getKernel('StridedSlice', 'wasm')), replace: true },
       { kernelName: 'Identity', kernelFunc: makeIdentityShared(tf.getKernel('Identity', 'wasm')), replace: true },
-      { kernelName: FOLD_BATCH_NORM, kernelFunc: foldBatchNormWasm as unknown as Entry['kernelFunc'], replace: false },
     ]
   }
   if (backendName === 'cpu') {
@@ -120,14 +118,14 @@ function registerNativeKernels(): string[] {
     tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: existing?.setupFunc, kernelFunc: funcs[name] as unknown as tf.KernelFunc })
   }
   tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: nativeReluGradKernel(native.addon) as unknown as tf.KernelFunc })
+  tf.registerKernel({ kernelName: CONV_BATCH_NORM, backendName: 'wasm', kernelFunc: nativeConvBatchNormKernel(native.addon) as unknown as tf.KernelFunc })
   registerReluGradient()
-  return [...names, RELU_GRAD].map((n) => `${n} (native)`)
+  return [...names, RELU_GRAD, CONV_BATCH_NORM].map((n) => `${n} (native)`)
 }
 
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'
 export { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropInputWasm } from './depthwiseBackprop'
-export { loadNative, nativeInfo, configureNative, nativeLoadError } from './native'
-export { FOLD_BATCH_NORM } from './foldBatchNorm'
+export { CONV_BATCH_NORM, loadNative, nativeInfo, configureNative, nativeLoadError } from './native'
 export { unsortedSegmentSumValues } from './unsortedSegmentSum'
 export { stridedSliceGradient } from './stridedSliceGrad'
 export { batchNormTrain, batchNormInfer, hasFastBatchNorm, registerBatchNormKernels } from './batchNorm'

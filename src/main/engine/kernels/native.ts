@@ -33,7 +33,7 @@ export interface NativeInfo {
 }
 
 export interface Addon {
-  conv2d(heap: ArrayBuffer, params: Float64Array): void
+  conv2d(heap: ArrayBuffer, params: Float64Array, scale?: Float32Array | null, shift?: Float32Array | null): void
   conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
   reluGrad(heap: ArrayBuffer, params: Float64Array): void
@@ -340,5 +340,44 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
       region(b, x, out, { srcBegin: attrs.begin as number[], dstBegin: size.map(() => 0), size, step: attrs.strides as number[] }, NaN)
       return out
     },
+  }
+}
+
+/** Kernel name of conv + inference-mode BatchNorm (+ ReLU) in one pass (nn/fold.ts, plain inference only). */
+export const CONV_BATCH_NORM = 'DaftConvBatchNorm'
+
+/**
+ * DaftConvBatchNorm: inputs {x, filter, gamma, beta, mean, variance, bias?}, attrs {strides, pad, dilations,
+ * dimRoundingMode, epsilon, activation: 'linear' | 'relu'} -> relu?(conv(x) * scale + shift) with
+ * scale = gamma / sqrt(variance + eps), shift = beta - mean * scale (+ bias * scale): the BatchNorm folded into the
+ * convolution's output pass instead of into a copy of the filter (a ResNet-18 forward would otherwise rescale 11 M
+ * weights per batch). No gradient: nn/fold.ts uses it only when no tape is recording.
+ */
+export function nativeConvBatchNormKernel(addon: Addon): KernelFunc {
+  return (args) => {
+    const { x, filter, gamma, beta, mean, variance, bias } = args.inputs as Record<string, TensorInfo | undefined>
+    const a = args.attrs as unknown as ConvAttrs & { epsilon: number; activation: string }
+    if (!x || !filter || !gamma || !beta || !mean || !variance) throw new Error(`kernels/${CONV_BATCH_NORM}: x, filter, gamma, beta, mean and variance are required`)
+    if (!channelsLast(a.dataFormat) || !float4d(x, filter) || (a.activation !== 'relu' && a.activation !== 'linear')) {
+      throw new Error(`kernels/${CONV_BATCH_NORM}: float32 NHWC input and a linear or relu activation only`)
+    }
+    const co = filter.shape[3]
+    for (const [name, t] of Object.entries({ gamma, beta, mean, variance, bias })) {
+      if (t && (t.dtype !== 'float32' || t.shape.length !== 1 || t.shape[0] !== co)) throw new Error(`kernels/${CONV_BATCH_NORM}: ${name} must be float32 [${co}], got [${t.shape}]`)
+    }
+    const c = info(x.shape, filter.shape, a)
+    const b = args.backend as WasmBackendLike & { typedArrayFromHeap(t: TensorInfo): Float32Array }
+    const out = b.makeOutput(c.outShape, 'float32')
+    const [g, be, mu, v] = [gamma, beta, mean, variance].map((t) => b.typedArrayFromHeap(t))
+    const cb = bias ? b.typedArrayFromHeap(bias) : null
+    const scale = new Float32Array(co)
+    const shift = new Float32Array(co)
+    for (let k = 0; k < co; k++) {
+      scale[k] = g[k] / Math.sqrt(v[k] + a.epsilon)
+      shift[k] = be[k] - mu[k] * scale[k] + (cb ? cb[k] * scale[k] : 0)
+    }
+    const p = Float64Array.from([offsetOf(b, x), offsetOf(b, filter), -1, offsetOf(b, out), a.activation === 'relu' ? 1 : 0, ...shapeParams(c)])
+    addon.conv2d(b.wasm.HEAPU8.buffer as ArrayBuffer, p, scale, shift)
+    return out
   }
 }

@@ -3,11 +3,12 @@
  * ('eval' and 'frozen'): W' = W * gamma / sqrt(running_var + eps) per output channel, b' = beta - running_mean *
  * gamma / sqrt(running_var + eps) (+ the conv's own bias, scaled), then one fused conv + bias + ReLU kernel. The
  * same function as bn(conv(x)) up to float rounding (~1e-6 relative), one pass over the activations instead of
- * three, and differentiable in W, gamma and beta (frozen-BN training). BN in 'train' mode, hooks that need the BN
+ * three, and differentiable in W, gamma and beta (frozen-BN training). In plain inference (no tape) with the native
+ * kernels, DaftConvBatchNorm applies the BN in the conv's output pass instead (no rescaled copy of the filter). BN in 'train' mode, hooks that need the BN
  * input (statistics passes, the shift meter) and depthwise convs take the unfolded path. DAFT_FOLD_BN=0 turns it off.
  */
 import * as tf from '@tensorflow/tfjs'
-import { FOLD_BATCH_NORM } from '../kernels/foldBatchNorm'
+import { CONV_BATCH_NORM } from '../kernels/native'
 import { BatchNorm2d } from './batchnorm'
 import { Conv2d } from './layers'
 import { toForwardOptions, type ModeArg } from './module'
@@ -20,13 +21,13 @@ export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor, mode: ModeAr
   }
   return tf.tidy(() => {
     const pad = conv.padArg()
-    // plain inference (no tape recording) on a backend with the one-kernel fold; otherwise differentiable tf ops
+    // plain inference (no tape recording) on a backend with the one-pass kernel: BN applied in the conv's output pass
     const tapeOn = (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()
-    if (!tapeOn && tf.getKernel(FOLD_BATCH_NORM, tf.getBackend())) {
-      const inputs: tf.NamedTensorMap = { filter: conv.weight, gamma: bn.weight, beta: bn.bias, mean: bn.runningMean, variance: bn.runningVar }
+    if (!tapeOn && tf.getKernel(CONV_BATCH_NORM, tf.getBackend())) {
+      const inputs: tf.NamedTensorMap = { x, filter: conv.weight, gamma: bn.weight, beta: bn.bias, mean: bn.runningMean, variance: bn.runningVar }
       if (conv.bias) inputs.bias = conv.bias
-      const [filter, bias] = tf.engine().runKernel(FOLD_BATCH_NORM, inputs, { epsilon: bn.eps }) as tf.Tensor[]
-      return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, strides: conv.stride, pad, bias, activation })
+      const attrs = { strides: conv.stride, pad, dilations: 1, dataFormat: 'NHWC', dimRoundingMode: undefined, epsilon: bn.eps, activation }
+      return tf.engine().runKernel(CONV_BATCH_NORM, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D
     }
     const scale = bn.weight.mul(tf.rsqrt(bn.runningVar.add(bn.eps))) as tf.Tensor1D
     let bias = bn.bias.sub(bn.runningMean.mul(scale)) as tf.Tensor1D
