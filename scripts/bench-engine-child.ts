@@ -37,7 +37,7 @@ export interface KernelRow {
 }
 
 export interface ChildResult {
-  /** the engine's device string, e.g. "CPU (wasm SIMD, 1 thread) + native conv (avx512, 2 threads)" */
+  /** the engine's device string, e.g. "CPU (wasm SIMD, 1 thread) + native kernels (avx512, 2 threads)" */
   device: string
   imgPerSec: number
   /** images per CPU-second of this process (all threads): less sensitive to other load on the machine */

@@ -116,8 +116,8 @@ function cases(vsTorch: boolean, quick: boolean): CaseSpec[] {
     { ...base, steps: n(4), model: 'resnet18', imageSize: 64, batch: 64, mode: 'train' },
     { ...base, steps: n(8), model: 'resnet18', imageSize: 64, batch: 64, mode: 'infer' },
     // ResNet-50 @224: one optimizer step of 64 images, accumulated over micro-batches (wasm's 4 GB heap)
-    // two optimizer steps (RSS after each shows whether memory grows), one round: ~1 minute per side
-    { ...base, model: 'resnet50', imageSize: 224, batch: 64, mode: 'train', microBatch: micro, steps: n(2), warmup: 0, rounds: 1 },
+    // three optimizer steps (RSS after each shows whether memory grows), one round: ~1-2 minutes per side
+    { ...base, model: 'resnet50', imageSize: 224, batch: 64, mode: 'train', microBatch: micro, steps: n(3), warmup: 0, rounds: 1 },
     { ...base, steps: n(4), model: 'resnet50', imageSize: 224, batch: 8, mode: 'infer' },
   ]
 }
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     if (p.conversion) row.conversion_ratio = p.conversion.ratio
     rows.push(row)
     if (p.profile) profiles[label] = p.profile
-    if (!rows.length) log(`  device: ${p.device}`)
+    if (rows.length === 1) log(`  device: ${p.device}`)
     log(
       `  project ${fmt(p.imgPerSec)} img/s` + (t ? ` | torch ${fmt(t.img_s)} img/s | ratio ${fmt(row.ratio, 2)}` : '') +
         ` | per CPU-second: project ${fmt(p.cpuImgPerSec)}` + (t ? `, torch ${fmt(t.cpu_img_s)}, ratio ${fmt(row.cpu_ratio, 2)}` : '') +

@@ -101,7 +101,7 @@ async function tryWasm(threads?: number): Promise<BackendInfo> {
   const plural = (k: number): string => `${k} thread${k === 1 ? '' : 's'}`
   return {
     name: 'wasm',
-    device: `CPU (wasm${simd ? ' SIMD' : ''}, ${plural(n)})` + (native ? ` + native conv (${native.isa}, ${plural(native.threads)})` : ''),
+    device: `CPU (wasm${simd ? ' SIMD' : ''}, ${plural(n)})` + (native ? ` + native kernels (${native.isa}, ${plural(native.threads)})` : ''),
     simd,
     threads: native ? Math.max(n, native.threads) : n,
     kernels,

@@ -43,7 +43,7 @@ describe('initBackend', () => {
     const cores = availableParallelism()
     expect(info.nativeUnavailable).toBeUndefined()
     expect(info.threads).toBe(cores)
-    expect(info.device).toMatch(new RegExp(`^CPU \\(wasm SIMD, 1 thread\\) \\+ native conv \\((avx512|avx2|generic), ${cores} threads?\\)$`))
+    expect(info.device).toMatch(new RegExp(`^CPU \\(wasm SIMD, 1 thread\\) \\+ native kernels \\((avx512|avx2|generic), ${cores} threads?\\)$`))
     expect(info.kernels).toEqual(
       expect.arrayContaining([
         'Conv2DBackpropFilter',
