@@ -227,14 +227,21 @@ napi_value throwError(napi_env env, const std::string& msg) {
   return nullptr;
 }
 
-// (heap: ArrayBuffer, params: Float64Array)
-bool readArgs(napi_env env, napi_callback_info info, Args& a, size_t expected) {
-  size_t argc = 2;
-  napi_value argv[2];
+// (heap: ArrayBuffer, params: Float64Array, ...extra): `expected` parameters; `extra` receives the next `nextra` arguments
+// (undefined where not passed)
+bool readArgs(napi_env env, napi_callback_info info, Args& a, size_t expected, napi_value* extra = nullptr, size_t nextra = 0) {
+  napi_value argv[8];
+  size_t argc = 2 + nextra;
   a.env = env;
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
-    throwError(env, "daft_native: expected (heap: ArrayBuffer, params: Float64Array)");
+    throwError(env, "daft_native: expected (heap: ArrayBuffer, params: Float64Array, ...)");
     return false;
+  }
+  for (size_t i = 0; i < nextra; i++) {
+    if (2 + i < argc)
+      extra[i] = argv[2 + i];
+    else
+      napi_get_undefined(env, &extra[i]);
   }
   void* data = nullptr;
   if (napi_get_arraybuffer_info(env, argv[0], &data, &a.heapBytes) != napi_ok) {
@@ -282,6 +289,14 @@ const float* tensorAt(Args& a, size_t i, size_t count) {
   return a.heap + (size_t)off / 4;
 }
 
+// a tensor that may be absent (params[idx] = -1)
+#define OPTIONAL_TENSOR(var, idx, count)                                                       \
+  float* var = nullptr;                                                                        \
+  if (a.p[idx] >= 0) {                                                                         \
+    var = const_cast<float*>(tensorAt(a, idx, count));                                         \
+    if (!a.ok) return throwError(env, "daft_native: tensor " #var " lies outside the wasm heap"); \
+  }
+
 #define TENSOR(var, idx, count)                                                                \
   float* var = const_cast<float*>(tensorAt(a, idx, count));                                    \
   if (!a.ok) return throwError(env, "daft_native: tensor " #var " lies outside the wasm heap");
@@ -309,30 +324,22 @@ T* typedArg(napi_env env, napi_value v, napi_typedarray_type want, size_t minLen
 napi_value Conv2D(napi_env env, napi_callback_info info) {
   Args a;
   ConvShape s;
-  if (!readArgs(env, info, a, 20) || !readShape(a, 5, s)) return nullptr;
+  napi_value extra[2];
+  if (!readArgs(env, info, a, 20, extra, 2) || !readShape(a, 5, s)) return nullptr;
   const long K = s.fh * s.fw * s.ci, M = s.n * s.oh * s.ow;
   TENSOR(x, 0, (size_t)s.n * s.h * s.w * s.ci)
   TENSOR(w, 1, (size_t)K * s.co)
   TENSOR(out, 3, (size_t)M * s.co)
-  float* bias = nullptr;
-  if (a.p[2] >= 0) {
-    bias = const_cast<float*>(tensorAt(a, 2, s.co));
-    if (!a.ok) return throwError(env, "daft_native: bias lies outside the wasm heap");
-  }
+  OPTIONAL_TENSOR(bias, 2, s.co)
   Epilogue ep{nullptr, bias, a.p[4] != 0};
   // optional (scale, shift) Float32Arrays of CO: a folded inference-mode BatchNorm, out = out * scale + shift
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc >= 4) {
-    const float* scale = typedArg<float>(env, argv[2], napi_float32_array, s.co, true, "scale");
-    const float* shift = typedArg<float>(env, argv[3], napi_float32_array, s.co, true, "shift");
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) return nullptr;
-    if ((scale == nullptr) != (shift == nullptr) || (scale && bias)) return throwError(env, "daft_native: conv2d takes scale and shift together, without a bias tensor");
-    if (scale) ep = Epilogue{scale, shift, ep.relu};
-  }
+  const float* scale = typedArg<float>(env, extra[0], napi_float32_array, s.co, true, "scale");
+  const float* shift = typedArg<float>(env, extra[1], napi_float32_array, s.co, true, "shift");
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return nullptr;
+  if ((scale == nullptr) != (shift == nullptr) || (scale && bias)) return throwError(env, "daft_native: conv2d takes scale and shift together, without a bias tensor");
+  if (scale) ep = Epilogue{scale, shift, ep.relu};
   float* Bp = g_packed.get(g_isa.packed_size(K, s.co));
   g_isa.pack_b(w, s.co, 1, K, s.co, Bp);
   ensureThreadBuffers();
@@ -452,35 +459,17 @@ long bnChunks(long rows) { return std::max(1L, std::min<long>(g_pool.size(), row
 
 // bnSums(heap, [x, o (-1 = none), rows, c], center: Float32Array, s: Float64Array, t: Float64Array)
 napi_value BnSums(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 5) return throwError(env, "daft_native: bnSums(heap, params, center, s, t)");
   Args a;
-  a.env = env;
-  void* data = nullptr;
-  if (napi_get_arraybuffer_info(env, argv[0], &data, &a.heapBytes) != napi_ok) return throwError(env, "daft_native: heap must be an ArrayBuffer");
-  a.heap = (float*)data;
-  napi_typedarray_type type;
-  size_t length;
-  void* pdata;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &pdata, &ab, &off) != napi_ok || type != napi_float64_array || length != 4)
-    return throwError(env, "daft_native: bnSums expects 4 parameters");
-  a.p = (double*)pdata;
+  napi_value argv[3];
+  if (!readArgs(env, info, a, 4, argv, 3)) return nullptr;
   const long rows = (long)a.p[2], c = (long)a.p[3];
   if (rows < 1 || c < 1) return throwError(env, "daft_native: invalid BatchNorm shape");
   const size_t n = (size_t)rows * c;
   TENSOR(x, 0, n)
-  float* o = nullptr;
-  if (a.p[1] >= 0) {
-    o = const_cast<float*>(tensorAt(a, 1, n));
-    if (!a.ok) return throwError(env, "daft_native: tensor o lies outside the wasm heap");
-  }
-  const float* center = typedArg<float>(env, argv[2], napi_float32_array, c, false, "center");
-  double* s = center ? typedArg<double>(env, argv[3], napi_float64_array, c, false, "s") : nullptr;
-  double* t = s ? typedArg<double>(env, argv[4], napi_float64_array, c, false, "t") : nullptr;
+  OPTIONAL_TENSOR(o, 1, n)
+  const float* center = typedArg<float>(env, argv[0], napi_float32_array, c, false, "center");
+  double* s = center ? typedArg<double>(env, argv[1], napi_float64_array, c, false, "s") : nullptr;
+  double* t = s ? typedArg<double>(env, argv[2], napi_float64_array, c, false, "t") : nullptr;
   if (!t) return nullptr;
   const long chunks = bnChunks(rows), per = (rows + chunks - 1) / chunks;
   std::vector<double> part((size_t)chunks * 2 * c, 0.0);
@@ -499,37 +488,19 @@ napi_value BnSums(napi_env env, napi_callback_info info) {
 
 // bnAffine(heap, [out, x, y (-1 = none), rows, c], a: Float32Array, b: Float32Array, g: Float32Array | null)
 napi_value BnAffine(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 5) return throwError(env, "daft_native: bnAffine(heap, params, a, b, g)");
   Args a;
-  a.env = env;
-  void* data = nullptr;
-  if (napi_get_arraybuffer_info(env, argv[0], &data, &a.heapBytes) != napi_ok) return throwError(env, "daft_native: heap must be an ArrayBuffer");
-  a.heap = (float*)data;
-  napi_typedarray_type type;
-  size_t length;
-  void* pdata;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &pdata, &ab, &off) != napi_ok || type != napi_float64_array || length != 5)
-    return throwError(env, "daft_native: bnAffine expects 5 parameters");
-  a.p = (double*)pdata;
+  napi_value argv[3];
+  if (!readArgs(env, info, a, 5, argv, 3)) return nullptr;
   const long rows = (long)a.p[3], c = (long)a.p[4];
   if (rows < 1 || c < 1) return throwError(env, "daft_native: invalid BatchNorm shape");
   const size_t n = (size_t)rows * c;
   TENSOR(out, 0, n)
   TENSOR(x, 1, n)
-  float* y = nullptr;
-  if (a.p[2] >= 0) {
-    y = const_cast<float*>(tensorAt(a, 2, n));
-    if (!a.ok) return throwError(env, "daft_native: tensor y lies outside the wasm heap");
-  }
-  const float* va = typedArg<float>(env, argv[2], napi_float32_array, c, false, "a");
-  const float* vb = va ? typedArg<float>(env, argv[3], napi_float32_array, c, false, "b") : nullptr;
+  OPTIONAL_TENSOR(y, 2, n)
+  const float* va = typedArg<float>(env, argv[0], napi_float32_array, c, false, "a");
+  const float* vb = va ? typedArg<float>(env, argv[1], napi_float32_array, c, false, "b") : nullptr;
   if (!vb) return nullptr;
-  const float* vg = typedArg<float>(env, argv[4], napi_float32_array, c, true, "g");
+  const float* vg = typedArg<float>(env, argv[2], napi_float32_array, c, true, "g");
   if (y && !vg) return throwError(env, "daft_native: bnAffine with y needs g");
   const long chunk = std::max(1L, 16384 / c), tasks = (rows + chunk - 1) / chunk;
   g_pool.parallelFor(tasks, [&](long k, int) {
@@ -548,11 +519,8 @@ napi_value Elementwise(napi_env env, napi_callback_info info) {
   if ((op != 0 && op != 1) || !(count >= 0)) return throwError(env, "daft_native: invalid elementwise operation");
   const size_t n = (size_t)count;
   TENSOR(x, 1, n)
-  float* y = nullptr;
-  if (op == 0) {
-    y = const_cast<float*>(tensorAt(a, 2, n));
-    if (!a.ok) return throwError(env, "daft_native: tensor b lies outside the wasm heap");
-  }
+  OPTIONAL_TENSOR(y, 2, n)
+  if (op == 0 && !y) return throwError(env, "daft_native: add needs two tensors");
   TENSOR(out, 3, n)
   const long chunk = 1 << 16, tasks = (long)((n + chunk - 1) / chunk);
   g_pool.parallelFor(tasks, [&](long t, int) {

@@ -12,28 +12,18 @@ typedef float vf __attribute__((vector_size(VW * 4)));
 static inline long lmin(long a, long b) { return a < b ? a : b; }
 static inline long lmax(long a, long b) { return a > b ? a : b; }
 
-// C[MR x NV*VW] (+)= A[MR x kc] * B[kc x NV*VW]; A(i, p) = A[i*ars + p*acs]; B is a packed panel (row p at p*NR).
 template <int MR, int NV>
-static inline __attribute__((always_inline)) void ukernel(long kc, const float* A, long ars, long acs, const float* B,
-                                                          float* C, long ldc, int ncols, bool acc) {
-  constexpr int NR = NV * VW;
-  vf c[MR][NV];
+static inline __attribute__((always_inline)) void zero_tile(vf (&c)[MR][NV]) {
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) c[i][v] = (vf){};
-  for (long p = 0; p < kc; p++) {
-    vf b[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) b[v] = *(const vf*)(B + p * NR + v * VW);
-    const float* a = A + p * acs;
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-      const float ai = a[i * ars];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) c[i][v] += ai * b[v];
-    }
-  }
+}
+
+// C[MR x ncols] = tile (acc: +=); full panels with vector stores, the last partial panel through a buffer
+template <int MR, int NV>
+static inline __attribute__((always_inline)) void store_tile(const vf (&c)[MR][NV], float* C, long ldc, int ncols, bool acc) {
+  constexpr int NR = NV * VW;
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
     float* crow = C + i * ldc;
@@ -54,6 +44,28 @@ static inline __attribute__((always_inline)) void ukernel(long kc, const float* 
       for (int j = 0; j < ncols; j++) crow[j] = acc ? crow[j] + tmp[j] : tmp[j];
     }
   }
+}
+
+// C[MR x NV*VW] (+)= A[MR x kc] * B[kc x NV*VW]; A(i, p) = A[i*ars + p*acs]; B is a packed panel (row p at p*NR).
+template <int MR, int NV>
+static inline __attribute__((always_inline)) void ukernel(long kc, const float* A, long ars, long acs, const float* B,
+                                                          float* C, long ldc, int ncols, bool acc) {
+  constexpr int NR = NV * VW;
+  vf c[MR][NV];
+  zero_tile<MR, NV>(c);
+  for (long p = 0; p < kc; p++) {
+    vf b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) b[v] = *(const vf*)(B + p * NR + v * VW);
+    const float* a = A + p * acs;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const float ai = a[i * ars];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) c[i][v] += ai * b[v];
+    }
+  }
+  store_tile<MR, NV>(c, C, ldc, ncols, acc);
 }
 
 // C[m x n] (+)= A[m x k] * B[k x n], B packed by pack_b with panels of NV*VW columns.
@@ -200,10 +212,7 @@ static inline __attribute__((always_inline)) void ukernel_segs(const DepthSeg* s
                                                                const float* B, float* C, long ldc, int ncols, bool acc) {
   constexpr int NR = NV * VW;
   vf c[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) c[i][v] = (vf){};
+  zero_tile<MR, NV>(c);
   for (int g = 0; g < nseg; g++) {
     const float* a = A + seg[g].aoff;
     const float* b = B + seg[g].brow * NR;
@@ -220,26 +229,7 @@ static inline __attribute__((always_inline)) void ukernel_segs(const DepthSeg* s
       }
     }
   }
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) {
-    float* crow = C + i * ldc;
-    if (ncols == NR) {
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) {
-        vf r = c[i][v];
-        if (acc) {
-          vf old;
-          __builtin_memcpy(&old, crow + v * VW, sizeof(vf));
-          r += old;
-        }
-        __builtin_memcpy(crow + v * VW, &r, sizeof(vf));
-      }
-    } else {
-      float tmp[NR];
-      __builtin_memcpy(tmp, c[i], sizeof(tmp));
-      for (int j = 0; j < ncols; j++) crow[j] = acc ? crow[j] + tmp[j] : tmp[j];
-    }
-  }
+  store_tile<MR, NV>(c, C, ldc, ncols, acc);
 }
 
 template <int NV, int R>

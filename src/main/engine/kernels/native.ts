@@ -176,34 +176,41 @@ export function nativeConvKernels(addon: Addon, previous: Record<string, tf.Kern
     addon.conv2d(b.wasm.HEAPU8.buffer as ArrayBuffer, p)
     return out
   }
+  /** a conv gradient of output shape `outShape` for the convolution of xShape by filterShape (dilation 1) */
+  const gradient = (
+    name: 'Conv2DBackpropFilter' | 'Conv2DBackpropInput',
+    args: KernelArgs,
+    dy: TensorInfo,
+    tensors: TensorInfo[],
+    xShape: number[],
+    filterShape: number[],
+    outShape: number[],
+    offsets: (b: WasmBackendLike, out: TensorInfo) => number[],
+  ): TensorInfo | TensorInfo[] => {
+    const a = args.attrs as unknown as ConvAttrs
+    if (!channelsLast(a.dataFormat) || !float4d(...tensors)) return fallback(name, args)
+    const c = info(xShape, filterShape, { ...a, dilations: 1 })
+    if (dy.shape.some((d, i) => d !== c.outShape[i])) {
+      throw new Error(`kernels/${name}: dy has shape [${dy.shape}] but the convolution output is [${c.outShape}]`)
+    }
+    const b = args.backend as WasmBackendLike
+    const out = b.makeOutput(outShape, 'float32')
+    const run = name === 'Conv2DBackpropFilter' ? addon.conv2dBackpropFilter : addon.conv2dBackpropInput
+    run(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([...offsets(b, out), ...shapeParams(c)]))
+    return out
+  }
   return {
     Conv2D: forward('Conv2D'),
     FusedConv2D: forward('FusedConv2D'),
     Conv2DBackpropFilter: (args) => {
       const { x, dy } = args.inputs as Record<string, TensorInfo>
       const a = args.attrs as unknown as ConvAttrs & { filterShape: number[] }
-      if (!channelsLast(a.dataFormat) || !float4d(x, dy)) return fallback('Conv2DBackpropFilter', args)
-      const c = info(x.shape, a.filterShape, { ...a, dilations: 1 })
-      if (dy.shape.some((d, i) => d !== c.outShape[i])) {
-        throw new Error(`kernels/Conv2DBackpropFilter: dy has shape [${dy.shape}] but the convolution output is [${c.outShape}]`)
-      }
-      const b = args.backend as WasmBackendLike
-      const dw = b.makeOutput(a.filterShape, 'float32')
-      addon.conv2dBackpropFilter(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([offsetOf(b, x), offsetOf(b, dy), offsetOf(b, dw), ...shapeParams(c)]))
-      return dw
+      return gradient('Conv2DBackpropFilter', args, dy, [x, dy], x.shape, a.filterShape, a.filterShape, (b, out) => [offsetOf(b, x), offsetOf(b, dy), offsetOf(b, out)])
     },
     Conv2DBackpropInput: (args) => {
       const { dy, filter } = args.inputs as Record<string, TensorInfo>
       const a = args.attrs as unknown as ConvAttrs & { inputShape: number[] }
-      if (!channelsLast(a.dataFormat) || !float4d(dy, filter)) return fallback('Conv2DBackpropInput', args)
-      const c = info(a.inputShape, filter.shape, { ...a, dilations: 1 })
-      if (dy.shape.some((d, i) => d !== c.outShape[i])) {
-        throw new Error(`kernels/Conv2DBackpropInput: dy has shape [${dy.shape}] but the convolution output is [${c.outShape}]`)
-      }
-      const b = args.backend as WasmBackendLike
-      const dx = b.makeOutput(a.inputShape, 'float32')
-      addon.conv2dBackpropInput(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([offsetOf(b, dy), offsetOf(b, filter), offsetOf(b, dx), ...shapeParams(c)]))
-      return dx
+      return gradient('Conv2DBackpropInput', args, dy, [dy, filter], a.inputShape, filter.shape, a.inputShape, (b, out) => [offsetOf(b, dy), offsetOf(b, filter), offsetOf(b, out)])
     },
   }
 }
