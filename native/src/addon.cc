@@ -133,6 +133,10 @@ class Pool {
 
 Pool g_pool;
 
+// the pool and the scratch buffers are shared: calls from two JS threads (worker_threads loading the addon too) take
+// turns instead of racing
+std::mutex g_callMutex;
+
 // 64-byte aligned scratch buffers, grown as needed and kept (one set per thread)
 struct Buffer {
   float* p = nullptr;
@@ -322,6 +326,7 @@ T* typedArg(napi_env env, napi_value v, napi_typedarray_type want, size_t minLen
 // ---------------------------------------------------------------- kernels
 // conv2d(heap, [x, filter, bias(-1 = none), out, relu, ...shape], scale?, shift?)
 napi_value Conv2D(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   ConvShape s;
   napi_value extra[2];
@@ -357,6 +362,7 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
 
 // conv2dBackpropFilter(heap, [x, dy, dw, ...shape])
 napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !readShape(a, 3, s)) return nullptr;
@@ -388,6 +394,7 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
 
 // conv2dBackpropInput(heap, [dy, filter, dx, ...shape])
 napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !readShape(a, 3, s)) return nullptr;
@@ -437,6 +444,7 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
 
 // reluGrad(heap, [dy, x, out, n]): out = x > 0 ? dy : 0 (the ReLU gradient in one pass; tfjs does Step, Cast, Multiply)
 napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   if (!readArgs(env, info, a, 4)) return nullptr;
   const double count = a.p[3];
@@ -459,6 +467,7 @@ long bnChunks(long rows) { return std::max(1L, std::min<long>(g_pool.size(), row
 
 // bnSums(heap, [x, o (-1 = none), rows, c], center: Float32Array, s: Float64Array, t: Float64Array)
 napi_value BnSums(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   napi_value argv[3];
   if (!readArgs(env, info, a, 4, argv, 3)) return nullptr;
@@ -488,6 +497,7 @@ napi_value BnSums(napi_env env, napi_callback_info info) {
 
 // bnAffine(heap, [out, x, y (-1 = none), rows, c], a: Float32Array, b: Float32Array, g: Float32Array | null)
 napi_value BnAffine(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   napi_value argv[3];
   if (!readArgs(env, info, a, 5, argv, 3)) return nullptr;
@@ -512,6 +522,7 @@ napi_value BnAffine(napi_env env, napi_callback_info info) {
 
 // elementwise(heap, [op, a, b (-1 for unary), out, n]): op 0 = a + b, 1 = relu(a)
 napi_value Elementwise(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   if (!readArgs(env, info, a, 5)) return nullptr;
   const int op = (int)a.p[0];
@@ -537,6 +548,7 @@ napi_value Elementwise(napi_env env, napi_callback_info info) {
 // dst[dstBegin + i] = src[srcBegin + i * srcStep] for i < size (4-byte elements, rank <= 6; Slice, StridedSlice,
 // PadV2); with a fill value (not NaN) the rest of dst is set to it first. Rows are split over the threads.
 napi_value CopyRegion(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   size_t argc = 2;
   napi_value argv[2];
@@ -642,6 +654,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 
 // configure(threads (0 = keep), isa ('' = keep), direct (-1 = keep, 0 = im2col only, 1 = direct where it applies))
 napi_value Configure(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
