@@ -6,6 +6,11 @@ struct ConvShape {
   long n, h, w, ci, fh, fw, co, oh, ow, sh, sw, dh, dw, pt, pl;
 };
 
+// a 1x1, stride-1, unpadded convolution: x itself is the im2col matrix
+inline bool isPointwise(const ConvShape& s) {
+  return s.fh == 1 && s.fw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.oh == s.h && s.ow == s.w;
+}
+
 // the input of a direct convolution, zero-padded so that every tap of every output pixel lies inside it
 struct PaddedInput {
   const float* data;

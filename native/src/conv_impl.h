@@ -125,10 +125,6 @@ void pack_b(const float* src, long rs, long cs, long k, long n, float* dst) {
   }
 }
 
-static inline bool direct(const ConvShape& s) {
-  return s.fh == 1 && s.fw == 1 && s.sh == 1 && s.sw == 1 && s.pt == 0 && s.pl == 0 && s.oh == s.h && s.ow == s.w;
-}
-
 static inline void copy_run(float* d, const float* src, long len) {
   long j = 0;
   for (; j + VW <= len; j += VW) {
@@ -312,7 +308,7 @@ void conv_forward_rows(const ConvShape& s, const float* x, const float* Bp, cons
                        long m1, float* scratch) {
   const long K = (long)s.fh * s.fw * s.ci, rows = m1 - m0;
   const int nv = nv_for(s.co);
-  if (direct(s)) {
+  if (isPointwise(s)) {
     gemm(nv, rows, s.co, K, x + m0 * s.ci, s.ci, 1, Bp, out + m0 * s.co, s.co, false);
   } else {
     im2col(s, x, m0, m1, scratch);
@@ -327,7 +323,7 @@ void conv_filter_rows(const ConvShape& s, const float* x, const float* dy, float
   const long K = (long)s.fh * s.fw * s.ci, rows = m1 - m0;
   pack_b(dy + m0 * s.co, s.co, 1, rows, s.co, bscratch);
   const int nv = nv_for(s.co);
-  if (direct(s)) {
+  if (isPointwise(s)) {
     gemm(nv, K, s.co, rows, x + m0 * s.ci, 1, s.ci, bscratch, dw, s.co, true);
   } else {
     im2col(s, x, m0, m1, scratch);

@@ -76,6 +76,19 @@ export function indexImageFolder(root: string, opts: IndexOptions = {}): FolderI
   const files: IndexedFile[] = []
   const classes: string[] = []
 
+  /** fs.statSync, or null with the entry recorded as skipped (loops and broken links named as such) */
+  const statEntry = (full: string): fs.Stats | null => {
+    try {
+      return fs.statSync(full)
+    } catch (e) {
+      const code = errCode(e)
+      if (code === 'ELOOP') skipped.push({ path: full, reason: 'symlink-loop', detail: 'symbolic link loop (too many levels of symbolic links)', split })
+      else if (code === 'ENOENT') skipped.push({ path: full, reason: 'unreadable', detail: 'broken symbolic link (target missing)', split })
+      else skipped.push({ path: full, reason: 'unreadable', detail: (e as Error).message, split })
+      return null
+    }
+  }
+
   const walk = (dir: string, className: string, ancestors: Set<string>, acc: IndexedFile[]): void => {
     let names: string[]
     try {
@@ -90,16 +103,8 @@ export function indexImageFolder(root: string, opts: IndexOptions = {}): FolderI
         hiddenIgnored++
         continue
       }
-      let s: fs.Stats
-      try {
-        s = fs.statSync(full)
-      } catch (e) {
-        const code = errCode(e)
-        if (code === 'ELOOP') skipped.push({ path: full, reason: 'symlink-loop', detail: 'symbolic link loop (too many levels of symbolic links)', split })
-        else if (code === 'ENOENT') skipped.push({ path: full, reason: 'unreadable', detail: 'broken symbolic link (target missing)', split })
-        else skipped.push({ path: full, reason: 'unreadable', detail: (e as Error).message, split })
-        continue
-      }
+      const s = statEntry(full)
+      if (!s) continue
       if (s.isDirectory()) {
         let real: string
         try {
@@ -148,14 +153,8 @@ export function indexImageFolder(root: string, opts: IndexOptions = {}): FolderI
       hiddenIgnored++
       continue
     }
-    let s: fs.Stats
-    try {
-      s = fs.statSync(full)
-    } catch (e) {
-      const code = errCode(e)
-      skipped.push({ path: full, reason: code === 'ELOOP' ? 'symlink-loop' : 'unreadable', detail: (e as Error).message, split })
-      continue
-    }
+    const s = statEntry(full)
+    if (!s) continue
     if (!s.isDirectory()) {
       skipped.push({ path: full, reason: 'not-an-image', detail: 'file at the dataset root is outside any class folder', split })
       continue

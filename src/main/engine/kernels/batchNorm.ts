@@ -137,6 +137,20 @@ function check(kernel: string, x: TensorInfo, vectors: Record<string, TensorInfo
 
 /** Kernel functions over the loops `loopsFor(backend, channels)` provides. */
 export function makeBatchNormKernels(loopsFor: (backend: unknown, c: number) => ChannelLoops): Record<string, (args: KArgs) => TensorInfo | TensorInfo[]> {
+  /**
+   * What both gradients start with: outputs [dx, dscale, doffset], the statistics used, and one pass over x and dy
+   * for sum(dy) and sum(dy * (x - mean)) per channel.
+   */
+  const gradientSums = (name: string, { inputs, backend, attrs }: KArgs) => {
+    const { dy, x, scale, mean, variance } = inputs as Record<string, TensorInfo>
+    const c = check(name, x, { scale, mean, variance }, { dy })
+    const L = loopsFor(backend, c)
+    const outs = [L.output(x.shape), L.output([c]), L.output([c])]
+    // read after allocating the outputs (a wasm heap growth detaches earlier views)
+    const mu = L.read(mean).slice()
+    const { s: sdy, t: sdyx } = L.dotSums(x, dy, mu)
+    return { c, eps: (attrs as Attrs).epsilon, L, outs, x, dy, mu, g: L.read(scale), v: L.read(variance), sdy, sdyx }
+  }
   return {
     [BN_TRAIN]: ({ inputs, backend, attrs }) => {
       const { x, scale, offset } = inputs as Record<string, TensorInfo>
@@ -166,16 +180,8 @@ export function makeBatchNormKernels(loopsFor: (backend: unknown, c: number) => 
       L.affine(outs[0], x, a, shift)
       return outs
     },
-    [BN_TRAIN_GRAD]: ({ inputs, backend, attrs }) => {
-      const { dy, x, scale, mean, variance } = inputs as Record<string, TensorInfo>
-      const c = check(BN_TRAIN_GRAD, x, { scale, mean, variance }, { dy })
-      const eps = (attrs as Attrs).epsilon
-      const L = loopsFor(backend, c)
-      const outs = [L.output(x.shape), L.output([c]), L.output([c])]
-      const mu = L.read(mean).slice()
-      const { s: sdy, t: sdyx } = L.dotSums(x, dy, mu)
-      const g = L.read(scale)
-      const v = L.read(variance)
+    [BN_TRAIN_GRAD]: (args) => {
+      const { c, eps, L, outs, x, dy, mu, g, v, sdy, sdyx } = gradientSums(BN_TRAIN_GRAD, args)
       const m = tf.util.sizeFromShape(x.shape) / c
       // dx = g*r*(dy - mean(dy) - xhat*mean(dy*xhat)), xhat = (x - mu)*r, r = 1/sqrt(v + eps)  =  k1*dy + k2*x + k3
       const k1 = new Float32Array(c)
@@ -212,16 +218,8 @@ export function makeBatchNormKernels(loopsFor: (backend: unknown, c: number) => 
       L.affine(out, x, a, shift)
       return out
     },
-    [BN_INFER_GRAD]: ({ inputs, backend, attrs }) => {
-      const { dy, x, mean, variance, scale } = inputs as Record<string, TensorInfo>
-      const c = check(BN_INFER_GRAD, x, { mean, variance, scale }, { dy })
-      const eps = (attrs as Attrs).epsilon
-      const L = loopsFor(backend, c)
-      const outs = [L.output(x.shape), L.output([c]), L.output([c])]
-      const mu = L.read(mean).slice()
-      const { s: sdy, t: sdyx } = L.dotSums(x, dy, mu)
-      const v = L.read(variance)
-      const g = L.read(scale)
+    [BN_INFER_GRAD]: (args) => {
+      const { c, eps, L, outs, dy, g, v, sdy, sdyx } = gradientSums(BN_INFER_GRAD, args)
       const a = new Float32Array(c)
       const dscale = L.read(outs[1])
       const doffset = L.read(outs[2])

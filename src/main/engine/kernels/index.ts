@@ -12,7 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { CONV_BATCH_NORM, RELU_GRAD, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeElementwiseKernels, nativeReluGradKernel, registerReluGradient } from './native'
+import { CONV_BATCH_NORM, RELU_GRAD, type Addon, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeElementwiseKernels, nativeReluGradKernel, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -96,29 +96,27 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     const bn = registerBatchNormKernels(backendName, native ? nativeBatchNormLoops(native.addon) : undefined)
     names.push(...(native ? bn.map((n) => `${n} (native)`) : bn))
   }
-  if (backendName === 'wasm') names.push(...registerNativeKernels())
+  if (native) names.push(...registerNativeKernels(native.addon))
   registered.set(backendName, names)
   return [...names]
 }
 
 /**
  * On wasm, the native addon (native.ts) takes over Conv2D, FusedConv2D, both Conv2D gradients, Add, Relu, Slice,
- * StridedSlice and PadV2 when it is built, each keeping the kernel it replaced for the cases it does not handle, and adds the one-pass
- * ReLU gradient.
+ * StridedSlice and PadV2 when it is built, each keeping the kernel it replaced for the cases it does not handle, and
+ * adds the one-pass ReLU gradient and the inference conv + BatchNorm kernel.
  */
-function registerNativeKernels(): string[] {
-  const native = loadNative()
-  if (!native) return []
+function registerNativeKernels(addon: Addon): string[] {
   const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Add', 'Relu', 'Slice', 'StridedSlice', 'PadV2']
   const previous = Object.fromEntries(names.map((n) => [n, tf.getKernel(n, 'wasm')]))
-  const funcs = { ...nativeConvKernels(native.addon, previous), ...nativeElementwiseKernels(native.addon, previous) }
+  const funcs = { ...nativeConvKernels(addon, previous), ...nativeElementwiseKernels(addon, previous) }
   for (const name of names) {
     const existing = previous[name]
     if (existing) tf.unregisterKernel(name, 'wasm')
     tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: existing?.setupFunc, kernelFunc: funcs[name] as unknown as tf.KernelFunc })
   }
-  tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: nativeReluGradKernel(native.addon) as unknown as tf.KernelFunc })
-  tf.registerKernel({ kernelName: CONV_BATCH_NORM, backendName: 'wasm', kernelFunc: nativeConvBatchNormKernel(native.addon) as unknown as tf.KernelFunc })
+  tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: nativeReluGradKernel(addon) as unknown as tf.KernelFunc })
+  tf.registerKernel({ kernelName: CONV_BATCH_NORM, backendName: 'wasm', kernelFunc: nativeConvBatchNormKernel(addon) as unknown as tf.KernelFunc })
   registerReluGradient()
   return [...names, RELU_GRAD, CONV_BATCH_NORM].map((n) => `${n} (native)`)
 }

@@ -1,13 +1,13 @@
 /**
- * Native convolution kernels for the wasm backend (native/: a Node-API addon, built by `npm install` where a C++
- * toolchain exists; absent otherwise, and then the wasm kernels run as before).
+ * Native kernels for the wasm backend (native/: a Node-API addon, built by `npm install` where a C++ toolchain exists;
+ * absent otherwise, and then the wasm kernels run as before).
  *
- * tfjs-backend-wasm runs its convolutions on one thread with 128-bit SIMD (tfjs 4.22 turns wasm threads off under
- * Node). The addon computes Conv2D / FusedConv2D (bias + ReLU), Conv2DBackpropFilter and Conv2DBackpropInput as
- * im2col + GEMM with AVX-512 / AVX2+FMA / generic vector micro-kernels (chosen at run time from what the CPU has) on
- * a pool of native threads, reading and writing the tensors in place on the wasm heap: no copies, and tensors stay
- * ordinary wasm tensors for every other kernel. Channels-last float32 only; anything else goes to the kernel it
- * replaced.
+ * tfjs-backend-wasm runs on one thread with 128-bit SIMD (tfjs 4.22 turns wasm threads off under Node). The addon
+ * runs the convolutions (Conv2D, FusedConv2D with bias + ReLU, conv + inference BatchNorm, both gradients), the
+ * BatchNorm channel loops, ReLU and its gradient, Add, Slice, StridedSlice and PadV2 with AVX-512 / AVX2+FMA / generic
+ * vector micro-kernels (chosen at run time from what the CPU has) on a pool of native threads, reading and writing
+ * the tensors in place on the wasm heap: no copies, and tensors stay ordinary wasm tensors for every other kernel.
+ * Float32 (channels-last for convolutions) only; anything else goes to the kernel it replaced.
  *
  * DAFT_NATIVE=0 disables it; DAFT_NATIVE_THREADS=n sets its thread count (default: all cores);
  * DAFT_NATIVE_ISA=avx512|avx2|generic picks a code path (tests check each against the cpu backend).
@@ -36,7 +36,6 @@ export interface Addon {
   conv2d(heap: ArrayBuffer, params: Float64Array, scale?: Float32Array | null, shift?: Float32Array | null): void
   conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
-  reluGrad(heap: ArrayBuffer, params: Float64Array): void
   elementwise(heap: ArrayBuffer, params: Float64Array): void
   copyRegion(heap: ArrayBuffer, params: Float64Array): void
   bnSums(heap: ArrayBuffer, params: Float64Array, center: Float32Array, s: Float64Array, t: Float64Array): void
@@ -150,16 +149,26 @@ function offsetOf(b: WasmBackendLike, t: TensorInfo): number {
   return b.dataIdMap.get(t.dataId).memoryOffset
 }
 
+/** the wasm heap as it is now (read after allocating outputs: a heap growth replaces the buffer) */
+function heapOf(b: WasmBackendLike): ArrayBuffer {
+  return b.wasm.HEAPU8.buffer as ArrayBuffer
+}
+
+/** runs the kernel a native one replaced, for the cases the native one does not take */
+function delegateTo(previous: Record<string, tf.KernelConfig | undefined>): (name: string, args: KernelArgs) => TensorInfo | TensorInfo[] {
+  return (name, args) => {
+    const k = previous[name]
+    if (!k) throw new Error(`kernels/native: ${name} case not supported natively and the backend has no kernel for it`)
+    return k.kernelFunc(args as never) as TensorInfo | TensorInfo[]
+  }
+}
+
 /**
  * Conv2D, FusedConv2D (bias [co] or none; linear or relu), Conv2DBackpropFilter and Conv2DBackpropInput on the addon,
  * each falling back to `previous[name]` for cases it does not take.
  */
 export function nativeConvKernels(addon: Addon, previous: Record<string, tf.KernelConfig | undefined>): Record<string, KernelFunc> {
-  const fallback = (name: string, args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const k = previous[name]
-    if (!k) throw new Error(`kernels/native: ${name} case not supported natively and the backend has no kernel for it`)
-    return k.kernelFunc(args as never) as TensorInfo | TensorInfo[]
-  }
+  const fallback = delegateTo(previous)
   const forward = (name: string) => (args: KernelArgs): TensorInfo | TensorInfo[] => {
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>
     const a = args.attrs as unknown as ConvAttrs & { activation?: string }
@@ -173,7 +182,7 @@ export function nativeConvKernels(addon: Addon, previous: Record<string, tf.Kern
     const out = b.makeOutput(c.outShape, 'float32')
     // offsets after makeOutput: allocating may grow (and replace) the heap buffer
     const p = Float64Array.from([offsetOf(b, x), offsetOf(b, filter), bias ? offsetOf(b, bias) : -1, offsetOf(b, out), activation === 'relu' ? 1 : 0, ...shapeParams(c)])
-    addon.conv2d(b.wasm.HEAPU8.buffer as ArrayBuffer, p)
+    addon.conv2d(heapOf(b), p)
     return out
   }
   /** a conv gradient of output shape `outShape` for the convolution of xShape by filterShape (dilation 1) */
@@ -196,7 +205,7 @@ export function nativeConvKernels(addon: Addon, previous: Record<string, tf.Kern
     const b = args.backend as WasmBackendLike
     const out = b.makeOutput(outShape, 'float32')
     const run = name === 'Conv2DBackpropFilter' ? addon.conv2dBackpropFilter : addon.conv2dBackpropInput
-    run(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([...offsets(b, out), ...shapeParams(c)]))
+    run(heapOf(b), Float64Array.from([...offsets(b, out), ...shapeParams(c)]))
     return out
   }
   return {
@@ -228,7 +237,7 @@ export function nativeReluGradKernel(addon: Addon): KernelFunc {
     const b = args.backend as WasmBackendLike
     const out = b.makeOutput(x.shape, 'float32')
     const n = tf.util.sizeFromShape(x.shape)
-    if (n > 0) addon.reluGrad(b.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), n]))
+    if (n > 0) addon.elementwise(heapOf(b), Float64Array.from([2, offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), n]))
     return out
   }
 }
@@ -262,11 +271,11 @@ export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number
   return (backend, c) => {
     const b = backend as WasmBackendLike & { typedArrayFromHeap(t: TensorInfo): Float32Array }
     const rows = (t: TensorInfo): number => tf.util.sizeFromShape(t.shape) / c
-    const heap = (): ArrayBuffer => b.wasm.HEAPU8.buffer as ArrayBuffer
+    const heap = (): ArrayBuffer => heapOf(b)
     const sums = (x: TensorInfo, o: TensorInfo | null, center: Float32Array): { s: Float64Array; t: Float64Array } => {
       const s = new Float64Array(c)
       const t = new Float64Array(c)
-      addon.bnSums(heap(), Float64Array.from([offsetOf(b, x), o ? offsetOf(b, o) : -1, rows(x), c]), Float32Array.from(center), s, t)
+      addon.bnSums(heapOf(b), Float64Array.from([offsetOf(b, x), o ? offsetOf(b, o) : -1, rows(x), c]), center, s, t)
       return { s, t }
     }
     return {
@@ -275,7 +284,7 @@ export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number
       sums: (x, center) => sums(x, null, center),
       dotSums: (x, o, center) => sums(x, o, center),
       affine(out, x, a, shift, y, g) {
-        addon.bnAffine(heap(), Float64Array.from([offsetOf(b, out), offsetOf(b, x), y ? offsetOf(b, y) : -1, rows(x), c]), Float32Array.from(a), Float32Array.from(shift), y && g ? Float32Array.from(g) : null)
+        addon.bnAffine(heapOf(b), Float64Array.from([offsetOf(b, out), offsetOf(b, x), y ? offsetOf(b, y) : -1, rows(x), c]), a, shift, y && g ? g : null)
       },
     }
   }
@@ -284,18 +293,14 @@ export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number
 /**
  * Add (same shapes), Relu, Slice, StridedSlice (plain: no masks, positive strides) and PadV2 (constant) on float32
  * tensors, threaded: the activation-sized passes a ResNet step makes besides its convolutions (residual adds and their
- * gradient sums, option-A shortcuts' subsampling and channel pads, and their gradients). Broadcasting adds, other dtypes and anything unusual go to the kernel each replaces.
+ * gradient sums, option-A shortcuts' subsampling and channel pads, and their gradients). Broadcasting adds, other
+ * dtypes and anything unusual go to the kernel each replaces.
  */
 export function nativeElementwiseKernels(addon: Addon, previous: Record<string, tf.KernelConfig | undefined>): Record<string, KernelFunc> {
-  const fallback = (name: string, args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const k = previous[name]
-    if (!k) throw new Error(`kernels/native: ${name} case not supported natively and the backend has no kernel for it`)
-    return k.kernelFunc(args as never) as TensorInfo | TensorInfo[]
-  }
-  const heap = (b: WasmBackendLike): ArrayBuffer => b.wasm.HEAPU8.buffer as ArrayBuffer
+  const fallback = delegateTo(previous)
   const region = (b: WasmBackendLike, src: TensorInfo, dst: TensorInfo, r: { srcBegin: number[]; dstBegin: number[]; size: number[]; step?: number[] }, fill: number): void => {
     const step = r.step ?? r.size.map(() => 1)
-    addon.copyRegion(heap(b), Float64Array.from([offsetOf(b, src), offsetOf(b, dst), src.shape.length, ...src.shape, ...dst.shape, ...r.srcBegin, ...r.dstBegin, ...r.size, ...step, fill]))
+    addon.copyRegion(heapOf(b), Float64Array.from([offsetOf(b, src), offsetOf(b, dst), src.shape.length, ...src.shape, ...dst.shape, ...r.srcBegin, ...r.dstBegin, ...r.size, ...step, fill]))
   }
   const plain = (t: TensorInfo | undefined): t is TensorInfo => t != null && t.dtype === 'float32' && t.shape.length >= 1 && t.shape.length <= 6 && tf.util.sizeFromShape(t.shape) > 0
   return {
@@ -304,7 +309,7 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
       if (!plain(a) || !plain(bb) || !tf.util.arraysEqual(a.shape, bb.shape)) return fallback('Add', args)
       const b = args.backend as WasmBackendLike
       const out = b.makeOutput(a.shape, 'float32')
-      addon.elementwise(heap(b), Float64Array.from([0, offsetOf(b, a), offsetOf(b, bb), offsetOf(b, out), tf.util.sizeFromShape(a.shape)]))
+      addon.elementwise(heapOf(b), Float64Array.from([0, offsetOf(b, a), offsetOf(b, bb), offsetOf(b, out), tf.util.sizeFromShape(a.shape)]))
       return out
     },
     Relu: (args) => {
@@ -312,7 +317,7 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
       if (!plain(x)) return fallback('Relu', args)
       const b = args.backend as WasmBackendLike
       const out = b.makeOutput(x.shape, 'float32')
-      addon.elementwise(heap(b), Float64Array.from([1, offsetOf(b, x), -1, offsetOf(b, out), tf.util.sizeFromShape(x.shape)]))
+      addon.elementwise(heapOf(b), Float64Array.from([1, offsetOf(b, x), -1, offsetOf(b, out), tf.util.sizeFromShape(x.shape)]))
       return out
     },
     Slice: (args) => {
@@ -384,7 +389,7 @@ export function nativeConvBatchNormKernel(addon: Addon): KernelFunc {
       shift[k] = be[k] - mu[k] * scale[k] + (cb ? cb[k] * scale[k] : 0)
     }
     const p = Float64Array.from([offsetOf(b, x), offsetOf(b, filter), -1, offsetOf(b, out), a.activation === 'relu' ? 1 : 0, ...shapeParams(c)])
-    addon.conv2d(b.wasm.HEAPU8.buffer as ArrayBuffer, p, scale, shift)
+    addon.conv2d(heapOf(b), p, scale, shift)
     return out
   }
 }

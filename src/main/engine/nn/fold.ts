@@ -4,8 +4,9 @@
  * gamma / sqrt(running_var + eps) (+ the conv's own bias, scaled), then one fused conv + bias + ReLU kernel. The
  * same function as bn(conv(x)) up to float rounding (~1e-6 relative), one pass over the activations instead of
  * three, and differentiable in W, gamma and beta (frozen-BN training). In plain inference (no tape) with the native
- * kernels, DaftConvBatchNorm applies the BN in the conv's output pass instead (no rescaled copy of the filter). BN in 'train' mode, hooks that need the BN
- * input (statistics passes, the shift meter) and depthwise convs take the unfolded path. DAFT_FOLD_BN=0 turns it off.
+ * kernels, DaftConvBatchNorm applies the BN in the conv's output pass instead (no rescaled copy of the filter).
+ * BN in 'train' mode, hooks that need the BN input (statistics passes, the shift meter) and depthwise convs take the
+ * unfolded path. DAFT_FOLD_BN=0 (read at start-up) turns folding off.
  */
 import * as tf from '@tensorflow/tfjs'
 import { CONV_BATCH_NORM } from '../kernels/native'
@@ -13,9 +14,11 @@ import { BatchNorm2d } from './batchnorm'
 import { Conv2d } from './layers'
 import { toForwardOptions, type ModeArg } from './module'
 
+const foldingOff = process.env.DAFT_FOLD_BN === '0'
+
 export function convBn(conv: Conv2d, bn: BatchNorm2d, x: tf.Tensor, mode: ModeArg, activation: 'relu' | 'linear'): tf.Tensor4D {
   const opts = toForwardOptions(mode)
-  if (opts.bn === 'train' || opts.onBatchNormInput || conv.depthwise || process.env.DAFT_FOLD_BN === '0') {
+  if (opts.bn === 'train' || opts.onBatchNormInput || conv.depthwise || foldingOff) {
     const y = bn.forward(conv.forward(x, mode), mode)
     return activation === 'relu' ? tf.relu(y) : y
   }
