@@ -53,7 +53,7 @@ try {
     trainBatches: (e) => train.epoch(e),
     batchesPerEpoch: train.numBatches,
     evalSets: [],
-    onEpoch: (e) => console.log(`epoch ${e.epoch + 1}/${epochs}: loss ${e.trainLoss.toFixed(4)}, train acc ${(100 * e.trainAccuracy).toFixed(1)}%, ${e.imagesPerSec.toFixed(0)} img/s`),
+    onEpoch: (e) => console.log(`epoch ${e.epoch + 1}/${epochs}: loss ${(e.trainLoss ?? NaN).toFixed(4)}, train acc ${(100 * (e.trainAccuracy ?? NaN)).toFixed(1)}%, ${e.imagesPerSec.toFixed(0)} img/s`),
   })
   await train.close()
   const accuracy: Record<string, number> = {}

@@ -7,6 +7,10 @@ Writes tests/fixtures/bn-conversion/resnet20_mnistm.json with, for two batchings
 MNIST-M train images (first 5 per class by sorted name; PIL RGB -> [0,1] -> ImageNet normalisation,
 32x32 as is): the converted gamma/beta/running_mean/running_var of every BN layer, plus eval-mode
 logits before conversion. Computed in float64. torch.load is used on the (trusted) checkpoint only.
+A third case, "augmented", converts on the project's augmented training batches of the same images
+(RandomCrop 32 pad 4 + flip, as a run's conversion pass sees them): their uint8 pixels come from
+`npx tsx scripts/ref/augmented-batches.ts` (tests/fixtures/bn-conversion/resnet20_mnistm_augmented.u8),
+run that first.
 """
 import json
 import os
@@ -23,6 +27,7 @@ DATA = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
 CKPT = os.path.join(DATA, "models", "cifar-resnet", "resnet20-12fca82f.th")
 IMAGES = os.path.join(DATA, "digits", "mnist_m", "train")
 OUT = os.path.join(ROOT, "tests", "fixtures", "bn-conversion", "resnet20_mnistm.json")
+AUG = os.path.join(ROOT, "tests", "fixtures", "bn-conversion", "resnet20_mnistm_augmented.u8")
 PER_CLASS = 5
 BATCHINGS = {"one_batch": [50], "unequal": [16, 16, 12, 6]}
 MEAN = np.array([0.485, 0.456, 0.406])
@@ -147,6 +152,13 @@ def main():
         assert sum(sizes) == len(files)
         conv = convert(load_model(), x, sizes)
         fixture["cases"][case] = {"batch_sizes": sizes, "layers": {n: {k: r(v) for k, v in d.items()} for n, d in conv.items()}}
+    # the augmented training pipeline's batches (made by the project's loader), normalised here as above
+    meta = json.load(open(AUG + ".json"))
+    sizes = meta["sizes"]
+    raw = np.fromfile(AUG, dtype=np.uint8).astype(np.float64).reshape(sum(sizes), 32, 32, 3) / 255.0
+    xa = torch.from_numpy(((raw - MEAN) / STD).transpose(0, 3, 1, 2).copy())
+    conv = convert(load_model(), xa, sizes)
+    fixture["cases"]["augmented"] = {"batch_sizes": sizes, "pipeline": meta["pipeline"], "layers": {n: {k: r(v) for k, v in d.items()} for n, d in conv.items()}}
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump(fixture, f, separators=(",", ":"))

@@ -21,6 +21,7 @@ import type {
   RobustnessReport,
 } from './types'
 import type { EpochMetrics, ExperimentSpec, RunStatus, RunSummary } from './experiments'
+import type { HeadLrGrid, HeadProbeResult } from './headProbe'
 
 export interface ApiOperations {
   /** Version, data directory, engine state and backend, the running job. */
@@ -53,6 +54,9 @@ export interface ApiOperations {
   'demo.run': { req: { epochs?: number }; res: { experimentId: number; runIds: number[] } }
   'experiments.list': { req: { projectId: number }; res: { id: number; name: string; createdAt: string; runs: number }[] }
   'experiments.compare': { req: { experimentId: number }; res: ComparisonTable }
+  /** Tries DAFT's head learning rates on the model's frozen features of the spec's ID training images: which of the
+   *  paper's eta_w values blow up, and the extended grid (applied when spec.sweep.daftHeadLrMode is 'extended'). */
+  'experiments.probeHeadLr': { req: { spec: ExperimentSpec }; res: { result: HeadProbeResult; grid: HeadLrGrid } }
 
   'runs.list': { req: { experimentId?: number }; res: RunSummary[] }
   /** One run with its epochs and the per-batch losses after `afterStep` (for incremental live curves). */
@@ -94,6 +98,7 @@ export const API_OPERATIONS = [
   'demo.run',
   'experiments.list',
   'experiments.compare',
+  'experiments.probeHeadLr',
   'runs.list',
   'runs.get',
   'runs.cancel',

@@ -39,7 +39,9 @@ export function compareRuns(experimentId: number, experiment: string, runs: RunS
           s[set] = std(xs)
         }
       }
-      return { method, runs: rs.length, seeds: rs.map((r) => r.seed), mean: m, std: s, lr: rs[0].lr }
+      const warnings = rs.reduce((n, r) => n + (r.health?.warnings.length ?? 0), 0)
+      const keptStart = rs.filter((r) => r.bestEpoch !== null && r.bestEpoch < 0).length
+      return { method, runs: rs.length, seeds: rs.map((r) => r.seed), mean: m, std: s, lr: rs[0].lr, warnings, keptStart }
     })
   const best: Record<string, string> = {}
   for (const set of sets) {
@@ -47,7 +49,12 @@ export function compareRuns(experimentId: number, experiment: string, runs: RunS
     for (const r of rows) if (r.mean[set] !== undefined && (!top || r.mean[set] > top.v)) top = { method: r.method, v: r.mean[set] }
     if (top) best[set] = top.method
   }
-  return { experimentId, experiment, sets, rows, best }
+  // warnings of the reported runs, and why runs failed (a diverged sweep point lost its selection)
+  const noted = [...reported, ...runs.filter((r) => r.status === 'failed')]
+  const health: ComparisonTable['health'] = noted.flatMap((r) =>
+    (r.health?.warnings ?? []).map((warning) => ({ runId: r.id, method: r.method, seed: r.seed, role: r.role, lr: r.lr, warning })),
+  )
+  return { experimentId, experiment, sets, rows, best, health }
 }
 
 /** CSV with one row per method: mean and std per set (accuracy in %). */

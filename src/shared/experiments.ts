@@ -4,6 +4,9 @@
  */
 import { defaultRecipe, validateRecipe, type MethodName, type Recipe } from './recipes'
 import type { NormalizePreset, TransformOp } from './datasets'
+import type { RunHealth } from './health'
+import { SWEEPS } from './recipes'
+import type { HeadLrGrid, HeadLrMode, HeadProbeResult } from './headProbe'
 
 export interface DataSetRef {
   /** folder: ImageFolder root, or a root with train/val/test subfolders */
@@ -17,6 +20,12 @@ export interface ExperimentData {
   id: DataSetRef & { limits?: { train?: number; val?: number; test?: number } }
   /** fraction of train held out as ID val when the folder has no val split */
   valFraction: number
+  /**
+   * seed of the data split: which train images are held out as ID val and which images the `limit`s keep.
+   * One per experiment (default 0), the same for every run and seed, so seeds vary the training only.
+   * Absent only in specs stored by older versions (they split with each run's seed).
+   */
+  splitSeed?: number
   /** OOD sets, by display name */
   ood: Record<string, DataSetRef>
   /** explicit class order of the ID head (default: sorted ID folder names) */
@@ -42,8 +51,16 @@ export interface ExperimentSpec {
 export interface SweepSpec {
   /** method -> learning rates tried for the backbone (eta_theta; FT/LP-FT use it for both groups) */
   lr: Partial<Record<MethodName, number[]>>
-  /** DAFT step 2: head learning rates (eta_w) tried at the best eta_theta */
+  /** DAFT step 1: eta_w while eta_theta is swept (default: the paper's 1.0) */
+  daftStep1HeadLr?: number
+  /** DAFT step 2: head learning rates (eta_w) tried at the best eta_theta, the step-1 result standing
+   *  for daftStep1HeadLr (default: the paper's 10, 3, 0.3, 0.1; [] skips step 2) */
   daftHeadLr?: number[]
+  /** 'extended': probe the head rates on the model's features first and, where the paper's values blow
+   *  up, use the extended grid (shared/headProbe.ts; a documented deviation). Default 'paper'. */
+  daftHeadLrMode?: HeadLrMode
+  /** the probe's measurement and the grid it chose, recorded with the experiment */
+  headProbe?: { result: HeadProbeResult; grid: HeadLrGrid }
   /** seed used while sweeping */
   sweepSeed: number
 }
@@ -92,9 +109,13 @@ export interface RunSummary {
   startedAt: string | null
   finishedAt: string | null
   lr: { backbone: number; head: number }
+  /** BN momentum the run's recipe asked for (PyTorch convention, or 'checkpoint') */
+  bnMomentum: number | 'checkpoint'
+  /** health checks, written when the run ended (null before, and for cancelled runs) */
+  health: RunHealth | null
 }
 
-const DEFAULT_DATA: Omit<ExperimentData, 'id'> = { valFraction: 0.1, ood: {}, size: 32, normalize: 'imagenet', augment: [] }
+const DEFAULT_DATA: Omit<ExperimentData, 'id'> = { valFraction: 0.1, splitSeed: 0, ood: {}, size: 32, normalize: 'imagenet', augment: [] }
 
 /** Methods in a file may be a name or { method, ...overrides }; `lr` may be one number. */
 export type MethodEntry = MethodName | (Partial<Omit<Recipe, 'lr'>> & { method: MethodName; lr?: number | Partial<Recipe['lr']> })
@@ -110,7 +131,7 @@ export interface ExperimentFile {
   epochs?: number
   batchSize?: number
   seeds?: number[] | number
-  sweep?: Partial<SweepSpec>
+  sweep?: Partial<Omit<SweepSpec, 'daftHeadLr'>> & { daftHeadLr?: number[] | 'extended' | 'paper' }
 }
 
 /**
@@ -138,6 +159,7 @@ export function resolveExperiment(file: ExperimentFile, resolvePath: (p: string)
     else errors.push(`data.ood.${name}: expected a folder path`)
   }
   const data: ExperimentData = { ...DEFAULT_DATA, ...d, id: id ?? { root: '' }, ood } as ExperimentData
+  if (!Number.isInteger(data.splitSeed) || (data.splitSeed as number) < 0) errors.push(`data.splitSeed: a non-negative integer (got ${data.splitSeed})`)
   if (!(data.valFraction > 0 && data.valFraction < 1)) errors.push(`data.valFraction: must be in (0, 1) (got ${data.valFraction})`)
   if (!Number.isInteger(data.size) || data.size < 8 || data.size > 1024) errors.push(`data.size: an integer in [8, 1024] (got ${data.size})`)
 
@@ -164,7 +186,37 @@ export function resolveExperiment(file: ExperimentFile, resolvePath: (p: string)
   const seeds = file.seeds === undefined ? [0] : Array.isArray(file.seeds) ? file.seeds : [file.seeds]
   if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) errors.push('seeds: non-negative integers')
   let sweep: SweepSpec | undefined
-  if (file.sweep) sweep = { lr: file.sweep.lr ?? {}, daftHeadLr: file.sweep.daftHeadLr, sweepSeed: file.sweep.sweepSeed ?? seeds[0] ?? 0 }
+  if (file.sweep) {
+    const heads = file.sweep.daftHeadLr
+    const mode: HeadLrMode = heads === 'extended' ? 'extended' : 'paper'
+    if (typeof heads === 'string' && heads !== 'extended' && heads !== 'paper') errors.push(`sweep.daftHeadLr: a list of learning rates, 'paper' or 'extended' (got '${heads}')`)
+    const step2 = Array.isArray(heads) ? heads : [...SWEEPS['DAFT-step2']]
+    const step1 = file.sweep.daftStep1HeadLr ?? SWEEPS.DAFT_STEP1_HEAD_LR
+    for (const v of [...step2, step1]) if (!(typeof v === 'number' && v > 0 && v <= 100)) errors.push(`sweep: head learning rates must be numbers in (0, 100] (got ${String(v)})`)
+    for (const [m, grid] of Object.entries(file.sweep.lr ?? {})) {
+      if (!Array.isArray(grid) || grid.some((v) => !(typeof v === 'number' && v > 0 && v <= 100))) errors.push(`sweep.lr.${m}: a list of learning rates in (0, 100]`)
+    }
+    sweep = { lr: file.sweep.lr ?? {}, daftStep1HeadLr: step1, daftHeadLr: step2, daftHeadLrMode: mode, sweepSeed: file.sweep.sweepSeed ?? seeds[0] ?? 0 }
+  }
   if (errors.length) return { errors }
   return { spec: { name: file.name ?? 'experiment', model: model!, data, methods, seeds, sweep }, errors }
+}
+
+/** True when the experiment sweeps DAFT's learning rates (so its head rates can be probed). */
+export function sweepsDaft(spec: ExperimentSpec): boolean {
+  return !!spec.sweep && spec.methods.some((m) => m.method === 'DAFT' && m.trainBackbone && (spec.sweep!.lr.DAFT?.length ?? 0) > 0)
+}
+
+/**
+ * Records a head-rate probe with the experiment; in 'extended' mode its grid replaces the paper's DAFT
+ * head rates (step 1's eta_w and step 2's grid) when the paper's blow up. Pure: returns a new spec.
+ */
+export function applyHeadProbe(spec: ExperimentSpec, result: HeadProbeResult, grid: HeadLrGrid): ExperimentSpec {
+  if (!spec.sweep) return spec
+  const sweep: SweepSpec = { ...spec.sweep, headProbe: { result, grid } }
+  if (spec.sweep.daftHeadLrMode === 'extended' && grid.deviates) {
+    sweep.daftStep1HeadLr = grid.step1
+    sweep.daftHeadLr = [...grid.step2]
+  }
+  return { ...spec, sweep }
 }

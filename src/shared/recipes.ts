@@ -17,6 +17,11 @@ export type HeadInit = 'random' | 'zero' | 'lp'
  *  'frozen': BN uses its stored running statistics and never updates them (PyTorch eval mode, as in
  *  LP-FT's FT stage); the affine gamma/beta are still trained. */
 export type BnMode = 'train' | 'frozen'
+/** Where BN conversion takes its target statistics: an eval-mode pass over the method's own augmented
+ *  training pipeline (the authors' reference code), or over the un-augmented training images. */
+export type BnConversionData = 'augmented' | 'plain'
+/** PyTorch's BatchNorm default momentum, and the paper's (its models are PyTorch's) */
+export const DEFAULT_BN_MOMENTUM = 0.1
 
 export interface Recipe {
   method: MethodName
@@ -24,6 +29,15 @@ export interface Recipe {
   bnConversion: boolean
   headInit: HeadInit
   bnMode: BnMode
+  /**
+   * BN running-statistics momentum while training with BN in train mode, PyTorch convention
+   * (running = (1 - m) * running + m * batch). A number applies to every BN layer, whatever framework the
+   * checkpoint came from (Keras' 0.999 is PyTorch's 0.001, too slow for fine-tuning: the eval-mode network
+   * drifts from the trained one); 'checkpoint' keeps each layer's own value.
+   */
+  bnMomentum: number | 'checkpoint'
+  /** target statistics of BN conversion: the augmented training pipeline (default) or un-augmented images */
+  bnConversionData: BnConversionData
   /** false only for LP: the backbone stays fixed and only the logistic-regression head is fitted */
   trainBackbone: boolean
   /** SGD learning rates: backbone = eta_theta, head = eta_w (equal for FT and LP-FT) */
@@ -71,6 +85,8 @@ const COMMON = {
   schedule: 'cosine' as const,
   earlyStopping: true,
   lpMaxIter: 100,
+  bnMomentum: DEFAULT_BN_MOMENTUM as Recipe['bnMomentum'],
+  bnConversionData: 'augmented' as BnConversionData,
 }
 
 /** Default recipe per method. The learning rates are starting points; the sweep presets find the best. */
@@ -155,6 +171,8 @@ export const RECIPE_FIELD_HELP: Record<keyof Recipe, string> = {
   bnConversion: 'Before training, re-express every BatchNorm layer in the target data\'s statistics (DAFT Algorithm 1).',
   headInit: 'How the classifier head starts: random (PyTorch default init), zero, or fitted by logistic regression (LP).',
   bnMode: 'BatchNorm while training: train = batch statistics with running-stat updates; frozen = stored statistics, never updated.',
+  bnMomentum: "BatchNorm running-statistics momentum in train mode (PyTorch convention, 0.1 as in the paper); 'checkpoint' keeps the checkpoint's own (Keras models: 0.001, which lets the eval-mode network drift).",
+  bnConversionData: 'Images BN conversion measures the target statistics on: the augmented training pipeline (as the authors\' code) or the plain resized images.',
   trainBackbone: 'Train the feature extractor; off means linear probing only (the backbone stays fixed).',
   lr: 'SGD learning rates: backbone = eta_theta for the feature extractor, head = eta_w for the classifier.',
   epochs: 'Passes over the training set; the cosine schedule decays to zero over this many epochs.',
@@ -211,6 +229,7 @@ export function sweepRecipes(id: SweepId, base?: Recipe): Recipe[] {
 const METHODS: readonly MethodName[] = ['LP', 'FT', 'LP-FT', 'DAFT', 'custom']
 const HEAD_INITS: readonly HeadInit[] = ['random', 'zero', 'lp']
 const BN_MODES: readonly BnMode[] = ['train', 'frozen']
+const BN_CONVERSION_DATA: readonly BnConversionData[] = ['augmented', 'plain']
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v)
@@ -231,6 +250,10 @@ export function validateRecipe(input: unknown): string[] {
   }
   if (!HEAD_INITS.includes(r.headInit as HeadInit)) p.push(`headInit: must be one of ${HEAD_INITS.join(', ')} (got ${show(r.headInit)})`)
   if (!BN_MODES.includes(r.bnMode as BnMode)) p.push(`bnMode: must be one of ${BN_MODES.join(', ')} (got ${show(r.bnMode)})`)
+  if (r.bnMomentum !== 'checkpoint' && (!isNum(r.bnMomentum) || r.bnMomentum <= 0 || r.bnMomentum > 1)) {
+    p.push(`bnMomentum: must be a number in (0, 1] (PyTorch convention) or 'checkpoint' (got ${show(r.bnMomentum)})`)
+  }
+  if (!BN_CONVERSION_DATA.includes(r.bnConversionData as BnConversionData)) p.push(`bnConversionData: must be one of ${BN_CONVERSION_DATA.join(', ')} (got ${show(r.bnConversionData)})`)
   if (r.schedule !== 'cosine') p.push(`schedule: must be 'cosine' (got ${show(r.schedule)})`)
   const trains = r.trainBackbone !== false
   const lr = r.lr as Record<string, unknown> | undefined
@@ -279,4 +302,13 @@ export function parseRecipe(input: unknown, source = 'recipe'): Recipe {
   const problems = validateRecipe(merged)
   if (problems.length) throw new Error(`${source}: invalid recipe:\n  ${problems.join('\n  ')}`)
   return merged
+}
+
+/**
+ * A stored recipe from before a field existed gets that field's default (runs saved by older versions
+ * stay readable and resumable); fields already present are kept.
+ */
+export function withRecipeDefaults(r: Recipe): Recipe {
+  const base = defaultRecipe(r.method ?? 'custom')
+  return { ...r, bnMomentum: r.bnMomentum ?? base.bnMomentum, bnConversionData: r.bnConversionData ?? base.bnConversionData }
 }

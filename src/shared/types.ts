@@ -74,6 +74,19 @@ export interface BNLayerSummary {
   name: string
   stage: string
   channels: number
+  /** running-statistics momentum the checkpoint implies (PyTorch convention; absent in summaries stored by older versions) */
+  momentum?: number
+  eps?: number
+}
+
+/** What a checkpoint says about its BN layers' momentum: its framework's value, or PyTorch's default when it stores none. */
+export interface BNMomentumInfo {
+  /** distinct momenta over the layers, PyTorch convention */
+  values: number[]
+  /** true when the checkpoint stores it (TF.js / Keras config); PyTorch state dicts do not */
+  stored: boolean
+  /** one sentence for the user */
+  note: string
 }
 
 export interface ModelSummary {
@@ -86,6 +99,8 @@ export interface ModelSummary {
   numClasses: number
   parameters: number
   bnLayers: BNLayerSummary[]
+  /** absent in summaries stored by older versions */
+  bnMomentum?: BNMomentumInfo
   keyReport: { missing: string[]; unexpected: string[]; notes: string[] }
   preprocessing: { inputSize: [number, number]; normalize: string }
   createdAt: string
@@ -115,10 +130,34 @@ export interface ComparisonTable {
   experimentId: number
   experiment: string
   sets: string[]
-  rows: { method: string; runs: number; seeds: number[]; mean: Record<string, number>; std: Record<string, number>; lr: { backbone: number; head: number } }[]
+  rows: {
+    method: string
+    runs: number
+    seeds: number[]
+    mean: Record<string, number>
+    std: Record<string, number>
+    lr: { backbone: number; head: number }
+    /** health warnings of this row's runs */
+    warnings: number
+    /** reported runs that kept their starting point (best epoch = epoch 0, start) */
+    keptStart: number
+  }[]
   /** set -> method with the best mean */
   best: Record<string, string>
+  /** every health warning of the reported runs, and the failed (e.g. diverged) runs of the experiment */
+  health: ComparisonHealthNote[]
 }
+
+export interface ComparisonHealthNote {
+  runId: number
+  method: string
+  seed: number
+  role: 'single' | 'sweep' | 'final'
+  lr: { backbone: number; head: number }
+  warning: HealthWarning
+}
+
+import type { HealthWarning } from './health'
 
 // ---------------------------------------------------------------- feature-distortion analysis
 
@@ -213,4 +252,16 @@ export interface RobustnessReport {
   mCE: number
   seconds: number
   note: string
+  /**
+   * Corruption constants used: CIFAR-10-C's (images whose short side is <= 90 px) or ImageNet-C's (larger
+   * images); 'mixed' when the test images fall on both sides. Absent in reports made before it was recorded.
+   */
+  family?: 'cifar' | 'imagenet' | 'mixed'
+  /**
+   * The sizes the corruptions were applied at (each image's own size, short side capped at 256), most
+   * frequent first, at most 5, with the number of images of each size.
+   */
+  corruptedAt?: { width: number; height: number; images: number }[]
+  /** The working size (square) the corrupted images were then resized to and evaluated at. */
+  workingSize?: number
 }

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import type { Command } from './commands'
 import { out, parse, pct, progressBar, required, runIdArg } from './args'
-import { resolveExperiment, type ExperimentFile, type RunSummary } from '../../shared/experiments'
+import { applyHeadProbe, resolveExperiment, sweepsDaft, type ExperimentFile, type RunSummary } from '../../shared/experiments'
+import { headProbeLines } from '../../shared/headProbe'
+import { healthLines } from '../../shared/health'
 import { compareRuns, comparisonCsv } from '../../shared/compare'
 import type { ComparisonTable } from '../../shared/types'
 import { startApp, type App } from '../app'
@@ -16,7 +18,7 @@ import { forkSpawner } from '../jobs/forkSpawner'
 import { defaultDataDir } from '../services/dataDir'
 import { openStore } from '../store/db'
 import * as runs from '../store/runs'
-import { createExperimentService } from '../services/experiments'
+import { createExperimentService, probeHeadLrService } from '../services/experiments'
 import { ensureDemoProject } from '../services/projects'
 import { DEMO_MODEL_FILE, demoDataDir } from '../services/demo'
 import { generateDemoData } from '../demo/generate'
@@ -60,7 +62,15 @@ export function formatTable(t: ComparisonTable): string {
     m === undefined ? '-'.padStart(16) : `${best ? '*' : ' '}${(100 * m).toFixed(2)} ± ${(100 * (s ?? 0)).toFixed(2)}`.padStart(16)
   const head = `${'method'.padEnd(8)} ${'runs'.padStart(4)} ${t.sets.map((s) => s.padStart(16)).join(' ')}`
   const rows = t.rows.map((r) => `${r.method.padEnd(8)} ${String(r.runs).padStart(4)} ${t.sets.map((s) => cell(r.mean[s], r.std[s], t.best[s] === r.method)).join(' ')}`)
-  return [`experiment #${t.experimentId} ${t.experiment}: accuracy %, mean ± std over seeds, * = best per column`, head, ...rows].join('\n')
+  const notes = t.health.map((h) => `  #${h.runId} ${h.method} seed ${h.seed}${h.role === 'sweep' ? ` (sweep, lr ${h.lr.backbone}/${h.lr.head})` : ''}: ${healthLines({ ok: false, warnings: [h.warning] })[0]}`)
+  const kept = t.rows.filter((r) => r.keptStart).map((r) => `  ${r.method}: ${r.keptStart} of ${r.runs} run(s) report their starting point (epoch 0): no trained epoch beat it on ID val`)
+  return [
+    `experiment #${t.experimentId} ${t.experiment}: accuracy %, mean ± std over seeds, * = best per column${t.rows.some((r) => r.warnings) ? ', ! = runs with health warnings' : ''}`,
+    head,
+    ...rows.map((line, i) => (t.rows[i].warnings ? `${line} !` : line)),
+    ...(kept.length ? ['started-point runs:', ...kept] : []),
+    ...(notes.length ? ['health:', ...notes] : []),
+  ].join('\n')
 }
 
 const RUN_USAGE = 'run FILE.(yaml|json) [--data-dir DIR] [--json]'
@@ -88,12 +98,20 @@ export const runCommand: Command = {
       const what = p.slice('demo:'.length)
       return what === 'model' ? join(resourcesDir(), 'demo', DEMO_MODEL_FILE) : join(demoDataDir(dataDir), what)
     }
-    const { spec, errors } = resolveExperiment(parsed, resolvePath)
-    if (!spec) throw new Error(`${abs}:\n  ${errors.join('\n  ')}`)
+    const resolved = resolveExperiment(parsed, resolvePath)
+    if (!resolved.spec) throw new Error(`${abs}:\n  ${resolved.errors.join('\n  ')}`)
+    let spec = resolved.spec
     if (usesDemo) await generateDemoData(demoDataDir(dataDir))
     const json = !!values.json
     const app = openApp(dataDir)
     try {
+      if (sweepsDaft(spec)) {
+        // is the paper's eta_w grid safe for this model's features? recorded with the experiment either way
+        await app.engineReady
+        const { result, grid } = await probeHeadLrService(app.engine, dataDir, spec)
+        spec = applyHeadProbe(spec, result, grid)
+        if (!json) process.stderr.write(headProbeLines(result, grid, spec.sweep?.daftHeadLrMode ?? 'paper').join('\n') + '\n')
+      }
       const { experimentId, runIds } = createExperimentService(app.db, ensureDemoProject(app.db), spec)
       if (!json) process.stderr.write(`experiment #${experimentId} '${spec.name}': ${runIds.length} runs queued\n`)
       await drain(app, json)
@@ -109,7 +127,9 @@ export const runCommand: Command = {
 
 function runLine(r: RunSummary): string {
   const acc = r.final ? Object.entries(r.final).map(([k, v]) => `${k} ${pct(v)}`).join(', ') : ''
-  return `#${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${r.method.padEnd(6)} seed ${r.seed} lr ${r.lr.backbone}/${r.lr.head} ${r.experiment}${r.bestEpoch !== null ? ` best epoch ${r.bestEpoch + 1}` : ''} ${acc}${r.error ? ` error: ${r.error}` : ''}`
+  const best = r.bestEpoch === null ? '' : r.bestEpoch < 0 ? ' best epoch 0 (start)' : ` best epoch ${r.bestEpoch + 1}`
+  const health = healthLines(r.health).map((l) => `\n      ${l}`).join('')
+  return `#${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${r.method.padEnd(6)} seed ${r.seed} lr ${r.lr.backbone}/${r.lr.head} ${r.experiment}${best} ${acc}${r.error ? ` error: ${r.error}` : ''}${health}`
 }
 
 const RUNS_USAGE = 'runs [--data-dir DIR] [--json]'

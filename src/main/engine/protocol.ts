@@ -5,6 +5,9 @@
  */
 import type { BackendInfo, BackendName } from '../../shared/types'
 import type { EpochMetrics, RunSpec } from '../../shared/experiments'
+import type { RunHealth } from '../../shared/health'
+import type { HeadProbeResult } from '../../shared/headProbe'
+import type { HeadProbeRequest } from './tasks/headProbe'
 import type { DomainShiftReport, RobustnessReport } from '../../shared/types'
 import type { AnalyzeResult } from './tasks/analyzeRun'
 import type { ExportRequest } from './tasks/exportRun'
@@ -13,7 +16,12 @@ import type { ShiftRequest } from './tasks/models'
 
 /** What a finished (or cancelled) run reports back. */
 export interface RunOutcome {
-  status: 'succeeded' | 'cancelled'
+  /** 'diverged': the loss became non-finite; the store records the run as failed with `error` */
+  status: 'succeeded' | 'cancelled' | 'diverged'
+  /** health checks of the run (shared/health.ts); null for a cancelled run */
+  health: RunHealth | null
+  /** why a diverged run stopped */
+  error?: string
   bestEpoch: number | null
   /** accuracies at the best epoch, by set name */
   final: Record<string, number>
@@ -38,6 +46,8 @@ export interface EngineOps {
   'run.analyze': { req: { runId: number; spec: RunSpec; runDir: string; cacheDir: string }; res: AnalyzeResult }
   /** writes a run's model as safetensors (PyTorch keys) or a TF.js layers model */
   'run.export': { req: ExportRequest; res: { out: string; format: string; arch: string } }
+  /** DAFT's head learning rates tried on the model's frozen features (shared/headProbe.ts) */
+  'sweep.headProbe': { req: HeadProbeRequest; res: HeadProbeResult }
   /** corruption robustness (Table 4) of a finished run */
   'run.robustness': { req: { runId: number; spec: RunSpec; runDir: string; limit?: number }; res: RobustnessReport }
 }

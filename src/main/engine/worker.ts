@@ -11,6 +11,7 @@ import { inspectModel, measureDomainShift } from './tasks/models'
 import { analyzeRun } from './tasks/analyzeRun'
 import { runRobustness } from './tasks/robustness'
 import { exportRun } from './tasks/exportRun'
+import { runHeadProbe } from './tasks/headProbe'
 
 /** the backend main asked for at init; every task waits for it (a task never re-picks one) */
 let chosen: Promise<BackendInfo> | undefined
@@ -72,6 +73,10 @@ const handlers: { [K in EngineOpName]: Handler<K> } = {
   'run.export': async (req) => {
     await ready()
     return exportRun(req)
+  },
+  'sweep.headProbe': async (req) => {
+    await ready()
+    return runHeadProbe(req)
   },
   'run.robustness': async (req) => {
     await ready()

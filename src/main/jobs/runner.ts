@@ -118,8 +118,10 @@ export class JobRunner {
       })
       this.flushLosses(runId)
       if (out.status === 'succeeded') this.recordFile(runId, 'final', join(this.runDir(runId), 'final.safetensors'))
-      runs.finishRun(this.db, runId, out.status, { bestEpoch: out.bestEpoch, final: out.final })
-      this.events.publish({ type: 'run.state', runId, status: out.status })
+      // a diverged run (non-finite loss) is a failed run whose health says why
+      const status = out.status === 'diverged' ? 'failed' : out.status
+      runs.finishRun(this.db, runId, status, { bestEpoch: out.bestEpoch, final: out.final, error: out.error ?? null, health: out.health })
+      this.events.publish({ type: 'run.state', runId, status, ...(out.error ? { error: out.error } : {}) })
     } catch (e) {
       this.flushLosses(runId)
       const message = (e as Error).message

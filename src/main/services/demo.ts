@@ -56,6 +56,7 @@ export function demoExperiment(dataDir: string, resourcesDir: string, opts: { ep
     data: {
       id: { root: join(dir, 'color'), limits: { test: 150 } },
       valFraction: 0.1,
+      splitSeed: 0,
       ood: { texture: { root: join(dir, 'texture'), limit: 150 }, stroke: { root: join(dir, 'stroke'), limit: 150 } },
       size: 32,
       normalize: 'imagenet',

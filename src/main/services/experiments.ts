@@ -1,11 +1,21 @@
 /** Experiments: create (queue runs), list, compare. Sweeps expand into runs here. */
 import { ApiError } from '../../shared/api'
 import type { ExperimentSpec, RunSpec } from '../../shared/experiments'
-import { validateRecipe, type Recipe } from '../../shared/recipes'
+import { SWEEPS, validateRecipe, type Recipe } from '../../shared/recipes'
+import type { RunSummary } from '../../shared/experiments'
+import { hasHealthError } from '../../shared/health'
+import { extendedHeadGrid, type HeadLrGrid, type HeadProbeResult } from '../../shared/headProbe'
+import type { EngineHost } from '../jobs/engineHost'
+import { join } from 'node:path'
 import { compareRuns } from '../../shared/compare'
 import type { ComparisonTable } from '../../shared/types'
 import type { Db } from '../store/db'
 import * as runs from '../store/runs'
+
+/** DAFT sweep step 1's eta_w: the paper fixes 1.0 (or the probe's extended grid chose another). */
+export function daftStep1Head(spec: ExperimentSpec): number {
+  return spec.sweep?.daftStep1HeadLr ?? SWEEPS.DAFT_STEP1_HEAD_LR
+}
 
 /** The runs an experiment starts with: methods x seeds, or, with a sweep, one run per grid point (sweep seed). */
 export function planRuns(spec: ExperimentSpec): RunSpec[] {
@@ -15,7 +25,8 @@ export function planRuns(spec: ExperimentSpec): RunSpec[] {
     const grid = spec.sweep?.lr[recipe.method]
     if (grid?.length && recipe.trainBackbone) {
       for (const lr of grid) {
-        const lrs = recipe.method === 'DAFT' ? { backbone: lr, head: recipe.lr.head } : { backbone: lr, head: lr }
+        // DAFT step 1 sweeps eta_theta with eta_w fixed (paper: 1.0); FT and LP-FT use one rate
+        const lrs = recipe.method === 'DAFT' ? { backbone: lr, head: daftStep1Head(spec) } : { backbone: lr, head: lr }
         out.push({ ...base, recipe: { ...recipe, lr: lrs }, seed: spec.sweep!.sweepSeed, role: 'sweep' })
       }
     } else {
@@ -34,6 +45,8 @@ export function createExperimentService(db: Db, projectId: number, spec: Experim
   for (const r of spec.methods ?? []) for (const p of validateRecipe(r)) problems.push(`${(r as Recipe).method}: ${p}`)
   if (!Array.isArray(spec.seeds) || !spec.seeds.length) problems.push('seeds: at least one')
   if (problems.length) throw new ApiError('invalid_spec', problems.join('; '))
+  // one data split for every run of the experiment (specs from older clients carry none)
+  if (spec.data.splitSeed === undefined) spec = { ...spec, data: { ...spec.data, splitSeed: 0 } }
   return db.transaction(() => {
     const experimentId = runs.createExperiment(db, projectId, spec)
     const runIds = planRuns(spec).map((r) => runs.createRun(db, experimentId, r))
@@ -41,29 +54,41 @@ export function createExperimentService(db: Db, projectId: number, spec: Experim
   })()
 }
 
+/** The sweep run that wins a selection: best ID val accuracy among succeeded runs without a health error
+ *  (a diverged or blown-up run never wins), earliest id on ties. */
+export function bestSweepRun(sweeps: RunSummary[]): RunSummary | undefined {
+  const score = (r: RunSummary): number => r.final?.['id-val'] ?? -1
+  return sweeps.filter((r) => r.status === 'succeeded' && !hasHealthError(r.health)).sort((a, b) => score(b) - score(a) || a.id - b.id)[0]
+}
+
 /**
  * After a sweep's runs have all ended: per method, the grid point with the best ID val accuracy is rerun
- * over the experiment's seeds (role 'final'). DAFT's second step (head LR) runs before its finals.
- * Returns the new run ids (empty when nothing was due).
+ * over the experiment's seeds (role 'final'). DAFT's second step (eta_w over daftHeadLr at the best
+ * eta_theta, step 1's result standing for its eta_w) runs before its finals. Runs that failed or diverged
+ * lose the selection and never stop the sweep. One immediate transaction, so two processes (the app and
+ * the CLI) cannot both create the next runs. Returns the new run ids (empty when nothing was due).
  */
 export function advanceSweep(db: Db, experimentId: number): number[] {
+  return db.transaction(() => advanceSweepTx(db, experimentId)).immediate()
+}
+
+function advanceSweepTx(db: Db, experimentId: number): number[] {
   const exp = runs.getExperiment(db, experimentId)
   if (!exp?.spec.sweep) return []
   const all = runs.listRuns(db, { experimentId })
   const created: number[] = []
   for (const recipe of exp.spec.methods) {
-    const mine = all.filter((r) => r.method === recipe.method)
+    const mine = all.filter((r) => r.method === (recipe.label ?? recipe.method))
     const sweeps = mine.filter((r) => r.role === 'sweep')
     if (!sweeps.length || mine.some((r) => r.role === 'final')) continue
     if (sweeps.some((r) => r.status === 'queued' || r.status === 'running' || r.status === 'interrupted')) continue
-    const score = (r: (typeof sweeps)[number]): number => r.final?.['id-val'] ?? -1
-    const best = [...sweeps].filter((r) => r.status === 'succeeded').sort((a, b) => score(b) - score(a) || a.id - b.id)[0]
+    const best = bestSweepRun(sweeps)
     if (!best) continue
-    const heads = exp.spec.sweep.daftHeadLr
-    if (recipe.method === 'DAFT' && heads?.length) {
-      const tried = new Set(sweeps.map((r) => `${r.lr.backbone}/${r.lr.head}`))
-      const step2 = heads.filter((h) => !tried.has(`${best.lr.backbone}/${h}`))
-      if (step2.length && !sweeps.some((r) => r.lr.head !== recipe.lr.head)) {
+    const heads = exp.spec.sweep.daftHeadLr ?? [...SWEEPS['DAFT-step2']]
+    if (recipe.method === 'DAFT' && heads.length) {
+      const step1Head = daftStep1Head(exp.spec)
+      const step2 = heads.filter((h) => h !== step1Head)
+      if (step2.length && !sweeps.some((r) => r.lr.head !== step1Head)) {
         for (const head of step2) {
           const spec: RunSpec = { model: exp.spec.model, data: exp.spec.data, recipe: { ...recipe, lr: { backbone: best.lr.backbone, head } }, seed: exp.spec.sweep.sweepSeed, role: 'sweep' }
           created.push(runs.createRun(db, experimentId, spec))
@@ -89,4 +114,11 @@ export function listExperiments(db: Db, projectId: number): { id: number; name: 
   return db
     .prepare('SELECT e.id, e.name, e.created_at AS createdAt, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.id) AS runs FROM experiments e WHERE e.project_id = ? ORDER BY e.id')
     .all(projectId) as { id: number; name: string; createdAt: string; runs: number }[]
+}
+
+/** DAFT's head-rate probe for a spec (engine work), and the grid it implies. */
+export async function probeHeadLrService(engine: EngineHost, dataDir: string, spec: ExperimentSpec): Promise<{ result: HeadProbeResult; grid: HeadLrGrid }> {
+  if (!spec?.model?.path || !spec.data?.id?.root) throw new ApiError('bad_request', 'spec: model.path and data.id.root are required')
+  const result = await engine.request('sweep.headProbe', { spec, cacheDir: join(dataDir, 'cache') })
+  return { result, grid: extendedHeadGrid(result) }
 }

@@ -12,7 +12,7 @@ import { ensureDemoProject, listProjects } from './projects'
 import { demoExperiment } from './demo'
 import { listDir } from './fsBrowse'
 import { imageThumbnail, importDatasetService, previewDataset, requireDataset } from './datasets'
-import { compareService, createExperimentService, listExperiments } from './experiments'
+import { compareService, createExperimentService, listExperiments, probeHeadLrService } from './experiments'
 import { getModel, listDatasets, listModels, saveModel } from '../store/catalog'
 import * as runs from '../store/runs'
 import { getAnalysis } from '../store/analysis'
@@ -103,6 +103,7 @@ export function createServices(ctx: ServiceContext): Services {
     },
     'experiments.list': async (req) => listExperiments(db, int(req.projectId, 'projectId')),
     'experiments.compare': async (req) => compareService(db, int(req.experimentId, 'experimentId')),
+    'experiments.probeHeadLr': async (req) => probeHeadLrService(ctx.engine, ctx.dataDir, req.spec),
 
     'runs.list': async (req) => runs.listRuns(db, req.experimentId !== undefined ? { experimentId: int(req.experimentId, 'experimentId') } : {}),
     'runs.get': async (req) => {

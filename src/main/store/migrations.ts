@@ -114,4 +114,8 @@ export const MIGRATIONS: string[] = [
     computed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
   );
   `,
+  // 3: run health checks (shared/health.ts), written when a run ends
+  `
+  ALTER TABLE runs ADD COLUMN health_json TEXT;
+  `,
 ]

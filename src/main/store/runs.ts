@@ -4,6 +4,8 @@
  */
 import type { Db } from './db'
 import type { EpochMetrics, ExperimentSpec, RunSpec, RunStatus, RunSummary } from '../../shared/experiments'
+import type { RunHealth } from '../../shared/health'
+import { DEFAULT_BN_MOMENTUM, withRecipeDefaults } from '../../shared/recipes'
 
 export function createExperiment(db: Db, projectId: number, spec: ExperimentSpec): number {
   return Number(db.prepare('INSERT INTO experiments (project_id, name, spec_json) VALUES (?, ?, ?)').run(projectId, spec.name, JSON.stringify(spec)).lastInsertRowid)
@@ -31,7 +33,8 @@ export function createRun(db: Db, experimentId: number, spec: RunSpec): number {
 export function getRunSpec(db: Db, runId: number): RunSpec {
   const row = db.prepare('SELECT spec_json FROM runs WHERE id = ?').get(runId) as { spec_json: string } | undefined
   if (!row) throw new Error(`run ${runId} does not exist`)
-  return JSON.parse(row.spec_json) as RunSpec
+  const spec = JSON.parse(row.spec_json) as RunSpec
+  return { ...spec, recipe: withRecipeDefaults(spec.recipe) }
 }
 
 export function getRunStatus(db: Db, runId: number): { status: RunStatus; checkpointEpoch: number | null; ownerPid: number | null } | undefined {
@@ -104,10 +107,15 @@ export function truncateRunAfter(db: Db, runId: number, epoch: number): void {
   })()
 }
 
-export function finishRun(db: Db, runId: number, status: Exclude<RunStatus, 'queued' | 'running'>, out: { bestEpoch?: number | null; final?: Record<string, number> | null; error?: string | null } = {}): void {
+export function finishRun(
+  db: Db,
+  runId: number,
+  status: Exclude<RunStatus, 'queued' | 'running'>,
+  out: { bestEpoch?: number | null; final?: Record<string, number> | null; error?: string | null; health?: RunHealth | null } = {},
+): void {
   db.prepare(
-    `UPDATE runs SET status = ?, best_epoch = ?, final_json = ?, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
-  ).run(status, out.bestEpoch ?? null, out.final ? JSON.stringify(out.final) : null, out.error ?? null, runId)
+    `UPDATE runs SET status = ?, best_epoch = ?, final_json = ?, error = ?, health_json = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
+  ).run(status, out.bestEpoch ?? null, out.final ? JSON.stringify(out.final) : null, out.error ?? null, out.health ? JSON.stringify(out.health) : null, runId)
 }
 
 /** Asks whoever runs `runId` (maybe another process) to stop it; its runner sees the flag on its next heartbeat. */
@@ -156,14 +164,22 @@ export function listRuns(db: Db, filter: { experimentId?: number; status?: RunSt
     .prepare(
       `SELECT r.id, r.experiment_id AS experimentId, e.name AS experiment, r.method, r.seed, r.role, r.status, r.backend,
               r.best_epoch AS bestEpoch, r.final_json, r.error, r.created_at AS createdAt, r.started_at AS startedAt,
-              r.finished_at AS finishedAt, r.images_per_sec AS imagesPerSec, r.spec_json
+              r.finished_at AS finishedAt, r.images_per_sec AS imagesPerSec, r.spec_json, r.health_json
        FROM runs r JOIN experiments e ON e.id = r.experiment_id
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.id`,
     )
-    .all(...args) as (Omit<RunSummary, 'final' | 'lr'> & { final_json: string | null; spec_json: string })[]
-  return rows.map(({ final_json, spec_json, ...r }) => {
+    .all(...args) as (Omit<RunSummary, 'final' | 'lr' | 'health'> & { final_json: string | null; spec_json: string; health_json: string | null })[]
+  return rows.map(({ final_json, spec_json, health_json, ...r }) => {
     const spec = JSON.parse(spec_json) as RunSpec
-    return { ...r, final: final_json ? (JSON.parse(final_json) as Record<string, number>) : null, lr: spec.recipe.lr, epochs: spec.recipe.epochs, baseMethod: spec.recipe.method }
+    return {
+      ...r,
+      final: final_json ? (JSON.parse(final_json) as Record<string, number>) : null,
+      lr: spec.recipe.lr,
+      epochs: spec.recipe.epochs,
+      baseMethod: spec.recipe.method,
+      bnMomentum: spec.recipe.bnMomentum ?? DEFAULT_BN_MOMENTUM,
+      health: health_json ? (JSON.parse(health_json) as RunHealth) : null,
+    }
   })
 }
 

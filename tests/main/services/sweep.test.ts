@@ -10,6 +10,7 @@ import { startApp } from '../../../src/main/app'
 import { forkSpawner } from '../../../src/main/jobs/forkSpawner'
 import { defaultRecipe } from '../../../src/shared/recipes'
 import type { ExperimentSpec } from '../../../src/shared/experiments'
+import type { RunHealth } from '../../../src/shared/health'
 import { CIFAR_RESNET, DIGITS, ROOT } from '../../helpers/paths'
 
 const dirs: string[] = []
@@ -30,37 +31,71 @@ const baseSpec = (methods: ExperimentSpec['methods'], sweep: ExperimentSpec['swe
 })
 
 describe('sweep planning and selection (real store, results written as a run would)', () => {
-  it("DAFT's two-step sweep: eta_theta with eta_w fixed, then eta_w at the best eta_theta, then finals over seeds", () => {
+  const blowup: RunHealth = { ok: false, warnings: [{ code: 'loss-blowup' as const, severity: 'error' as const, message: 'm', cause: 'c', knob: 'k' }] }
+  const mild: RunHealth = { ok: false, warnings: [{ code: 'worse-than-start' as const, severity: 'warning' as const, message: 'm', cause: 'c', knob: 'k' }] }
+
+  it("DAFT's two-step sweep as the paper: eta_theta at eta_w = 1.0, then eta_w over {10, 3, 0.3, 0.1} at the best eta_theta, then finals", () => {
     const db = openStore(tmp())
-    // step 1 of the paper's sweep fixes eta_w = 1.0
-    const daft = { ...defaultRecipe('DAFT'), epochs: 1, lr: { backbone: 0.01, head: 1.0 } }
-    const spec = baseSpec([daft], { lr: { DAFT: [0.1, 0.01, 0.001] }, daftHeadLr: [10, 3, 0.3], sweepSeed: 0 })
+    // the recipe's own head rate (the single-run default 0.1) is NOT what step 1 runs: the paper fixes 1.0
+    const daft = { ...defaultRecipe('DAFT'), epochs: 1 }
+    expect(daft.lr.head).toBe(0.1)
+    const spec = baseSpec([daft], { lr: { DAFT: [0.1, 0.01, 0.001] }, sweepSeed: 0 })
     expect(planRuns(spec).map((r) => [r.role, r.recipe.lr.backbone, r.recipe.lr.head])).toEqual([
       ['sweep', 0.1, 1],
       ['sweep', 0.01, 1],
       ['sweep', 0.001, 1],
     ])
     const { experimentId, runIds } = createExperimentService(db, ensureDemoProject(db), spec)
-    const finish = (id: number, val: number): void => runs.finishRun(db, id, 'succeeded', { bestEpoch: 0, final: { 'id-val': val, 'id-test': val } })
-    finish(runIds[0], 0.5)
+    const finish = (id: number, val: number, health: RunHealth | null = null): void =>
+      runs.finishRun(db, id, 'succeeded', { bestEpoch: 0, final: { 'id-val': val, 'id-test': val }, health })
+    finish(runIds[0], 0.95, blowup) // the best ID val, but its loss blew up: it loses the selection
     expect(advanceSweep(db, experimentId)).toEqual([]) // step 1 still running
-    finish(runIds[1], 0.8)
-    finish(runIds[2], 0.6)
+    finish(runIds[1], 0.8, mild) // a warning alone does not disqualify
+    runs.finishRun(db, runIds[2], 'failed', { error: 'diverged: the loss became NaN', health: { ok: false, warnings: [{ ...blowup.warnings[0], code: 'diverged' }] } })
     const step2 = advanceSweep(db, experimentId)
     const list = () => runs.listRuns(db, { experimentId })
     expect(list().filter((r) => step2.includes(r.id)).map((r) => [r.role, r.lr.backbone, r.lr.head])).toEqual([
       ['sweep', 0.01, 10],
       ['sweep', 0.01, 3],
       ['sweep', 0.01, 0.3],
+      ['sweep', 0.01, 0.1],
     ])
     finish(step2[0], 0.7)
     finish(step2[1], 0.9)
     finish(step2[2], 0.85)
+    runs.finishRun(db, step2[3], 'failed', { error: 'diverged' })
     const finals = advanceSweep(db, experimentId)
     expect(list().filter((r) => finals.includes(r.id)).map((r) => [r.role, r.seed, r.lr.backbone, r.lr.head])).toEqual([
       ['final', 0, 0.01, 3],
       ['final', 1, 0.01, 3],
     ])
+    expect(advanceSweep(db, experimentId)).toEqual([])
+    db.close()
+  })
+
+  it('the step-1 result stands for its eta_w in step 2; an extended grid (probe) replaces both', () => {
+    const db = openStore(tmp())
+    const daft = { ...defaultRecipe('DAFT'), epochs: 1 }
+    const spec = baseSpec([daft], { lr: { DAFT: [0.01] }, daftStep1HeadLr: 0.3, daftHeadLr: [0.3, 0.1, 0.03], sweepSeed: 0 })
+    expect(planRuns(spec).map((r) => r.recipe.lr)).toEqual([{ backbone: 0.01, head: 0.3 }])
+    const { experimentId, runIds } = createExperimentService(db, ensureDemoProject(db), spec)
+    runs.finishRun(db, runIds[0], 'succeeded', { bestEpoch: 0, final: { 'id-val': 0.9 } })
+    const step2 = advanceSweep(db, experimentId)
+    expect(runs.listRuns(db, { experimentId }).filter((r) => step2.includes(r.id)).map((r) => r.lr.head)).toEqual([0.1, 0.03])
+    for (const id of step2) runs.finishRun(db, id, 'succeeded', { bestEpoch: 0, final: { 'id-val': 0.5 } })
+    const finals = advanceSweep(db, experimentId)
+    expect(runs.listRuns(db, { experimentId }).filter((r) => finals.includes(r.id)).map((r) => r.lr)).toEqual([
+      { backbone: 0.01, head: 0.3 },
+      { backbone: 0.01, head: 0.3 },
+    ])
+    db.close()
+  })
+
+  it('a sweep whose every run failed creates no finals and does not throw', () => {
+    const db = openStore(tmp())
+    const spec = baseSpec([{ ...defaultRecipe('FT'), epochs: 1 }], { lr: { FT: [0.3, 0.1] }, sweepSeed: 0 })
+    const { experimentId, runIds } = createExperimentService(db, ensureDemoProject(db), spec)
+    for (const id of runIds) runs.finishRun(db, id, 'failed', { error: 'diverged' })
     expect(advanceSweep(db, experimentId)).toEqual([])
     db.close()
   })

@@ -7,11 +7,12 @@ const table: ComparisonTable = {
   experiment: 'DAFT vs FT, "cifar"',
   sets: ['id-test', 'cifar10.1'],
   rows: [
-    { method: 'FT', runs: 3, seeds: [0, 1, 2], mean: { 'id-test': 0.9123, 'cifar10.1': 0.8 }, std: { 'id-test': 0.004, 'cifar10.1': 0.01 }, lr: { backbone: 0.01, head: 0.01 } },
-    { method: 'DAFT', runs: 3, seeds: [0, 1, 2], mean: { 'id-test': 0.915, 'cifar10.1': 0.83 }, std: { 'id-test': 0.002, 'cifar10.1': 0.005 }, lr: { backbone: 0.003, head: 1 } },
-    { method: 'LP', runs: 1, seeds: [0], mean: { 'id-test': 0.7 }, std: {}, lr: { backbone: 0, head: 0 } },
+    { method: 'FT', runs: 3, seeds: [0, 1, 2], mean: { 'id-test': 0.9123, 'cifar10.1': 0.8 }, std: { 'id-test': 0.004, 'cifar10.1': 0.01 }, lr: { backbone: 0.01, head: 0.01 }, warnings: 0, keptStart: 0 },
+    { method: 'DAFT', runs: 3, seeds: [0, 1, 2], mean: { 'id-test': 0.915, 'cifar10.1': 0.83 }, std: { 'id-test': 0.002, 'cifar10.1': 0.005 }, lr: { backbone: 0.003, head: 1 }, warnings: 1, keptStart: 0 },
+    { method: 'LP', runs: 1, seeds: [0], mean: { 'id-test': 0.7 }, std: {}, lr: { backbone: 0, head: 0 }, warnings: 0, keptStart: 0 },
   ],
   best: { 'id-test': 'DAFT', 'cifar10.1': 'DAFT' },
+  health: [],
 }
 
 describe('comparison CSV', () => {

@@ -20,7 +20,7 @@ import { selectC, type CResult } from './logisticRegression'
 type BatchStream = AsyncIterable<TrainBatch> | Iterable<TrainBatch>
 
 export type StageEvent =
-  | { stage: 'bn-conversion'; batches: number; samples: number }
+  | { stage: 'bn-conversion'; batches: number; samples: number; data: Recipe['bnConversionData'] }
   | { stage: 'lp-features'; set: string; n: number }
   | { stage: 'lp'; result: CResult; index: number; total: number }
   | { stage: 'head-init'; headInit: Recipe['headInit'] }
@@ -33,9 +33,12 @@ export interface RunMethodOptions {
   /** classes of the target task (the head is rebuilt with this many outputs) */
   numClasses: number
   trainBatches: (epoch: number) => BatchStream
-  /** training batches without augmentation, for BN conversion statistics and LP features
-   *  (default: trainBatches(0)) */
+  /** training batches without augmentation, for LP features and (recipe.bnConversionData 'plain') BN
+   *  conversion statistics (default: trainBatches(0)) */
   plainTrainBatches?: () => BatchStream
+  /** one pass of the augmented training pipeline for BN conversion statistics (recipe.bnConversionData
+   *  'augmented'); default: trainBatches(0) */
+  augmentedTrainBatches?: () => BatchStream
   batchesPerEpoch?: number
   evalSets: EvalSet[]
   seed: number
@@ -48,7 +51,8 @@ export interface RunMethodOptions {
 }
 
 export interface MethodResult {
-  status: 'completed' | 'cancelled'
+  /** 'diverged': the loss became non-finite (result.train.diverged says where) */
+  status: 'completed' | 'cancelled' | 'diverged'
   recipe: Recipe
   bnConversion: BNConversionResult | null
   lp: { C: number; results: CResult[] } | null
@@ -57,6 +61,21 @@ export interface MethodResult {
   final: EvalSummary[]
   /** final weights (host copy) */
   weights: StateDict
+  /** BN momentum (PyTorch convention) the run trained with, per distinct value: layers that use it */
+  bnMomentum: { momentum: number; layers: number }[]
+}
+
+/**
+ * Sets every BN layer's running-statistics momentum (PyTorch convention) to `m`, or keeps the checkpoint's
+ * per-layer values for 'checkpoint'. Returns what the layers use afterwards, grouped by value.
+ */
+export function setBatchNormMomentum(model: BNNet, m: Recipe['bnMomentum']): { momentum: number; layers: number }[] {
+  const counts = new Map<number, number>()
+  for (const { bn } of model.bnLayers()) {
+    if (m !== 'checkpoint') bn.momentum = m
+    counts.set(bn.momentum, (counts.get(bn.momentum) ?? 0) + 1)
+  }
+  return [...counts].map(([momentum, layers]) => ({ momentum, layers }))
 }
 
 async function* imagesOnly(batches: BatchStream, signal?: AbortSignal): AsyncGenerator<tf.Tensor4D> {
@@ -75,14 +94,17 @@ export async function runMethod(opts: RunMethodOptions): Promise<MethodResult> {
   if (problems.length) throw new Error(`runMethod: invalid recipe:\n  ${problems.join('\n  ')}`)
   if (!Number.isInteger(opts.numClasses) || opts.numClasses < 2) throw new Error(`runMethod: numClasses must be an integer >= 2 (got ${opts.numClasses})`)
   const plain = opts.plainTrainBatches ?? (() => opts.trainBatches(0))
+  const augmented = opts.augmentedTrainBatches ?? (() => opts.trainBatches(0))
+  const bnMomentum = setBatchNormMomentum(model, recipe.bnMomentum)
   const idVal = opts.evalSets.find((s) => s.role === 'id-val')
-  const result: MethodResult = { status: 'completed', recipe, bnConversion: null, lp: null, train: null, final: [], weights: new Map() }
+  const result: MethodResult = { status: 'completed', recipe, bnConversion: null, lp: null, train: null, final: [], weights: new Map(), bnMomentum }
 
   try {
     if (!opts.initialState) {
       if (recipe.bnConversion) {
-        result.bnConversion = await convertBatchNorm(model, imagesOnly(plain(), signal), { disposeBatches: true })
-        opts.onStage?.({ stage: 'bn-conversion', batches: result.bnConversion.batches, samples: result.bnConversion.samples })
+        const source = recipe.bnConversionData === 'plain' ? plain() : augmented()
+        result.bnConversion = await convertBatchNorm(model, imagesOnly(source, signal), { disposeBatches: true })
+        opts.onStage?.({ stage: 'bn-conversion', batches: result.bnConversion.batches, samples: result.bnConversion.samples, data: recipe.bnConversionData })
       }
       if (recipe.headInit === 'lp') {
         if (!idVal && recipe.lpC.length > 1) {
@@ -125,6 +147,9 @@ export async function runMethod(opts: RunMethodOptions): Promise<MethodResult> {
         onEpoch: opts.onEpoch,
         onCheckpoint: opts.onCheckpoint,
         initialState: opts.initialState,
+        // a start that is a real model (an LP head; DAFT's converted network with its zero head) is "epoch 0"
+        // and competes in early stopping; a random head's start is noise and is not evaluated
+        evaluateStart: recipe.headInit !== 'random',
       })
       result.status = result.train.status
       result.final = result.train.selected

@@ -16,7 +16,8 @@ export interface BatchNorm2dOptions {
 
 export class BatchNorm2d extends Module {
   readonly eps: number
-  readonly momentum: number
+  /** PyTorch convention; fine-tuning sets it from the recipe (runMethod), the checkpoint's value otherwise */
+  momentum: number
   /** gamma */
   readonly weight: tf.Variable
   /** beta */

@@ -25,7 +25,14 @@ export function stratifiedSubset<T extends { label: number }>(samples: T[], n: n
   return stratifiedSplit(samples, n / samples.length, seed).val
 }
 
-export async function loadExperimentSamples(data: ExperimentData, seed: number): Promise<ExperimentSamples> {
+/**
+ * The experiment's samples. Which images form ID val (held out of train when the folder has no val/) and
+ * the limited subsets depend on the experiment's `splitSeed` only, so every run and seed of an experiment
+ * trains, selects and reports on the same images; `runSeed` is used only by specs stored before
+ * `splitSeed` existed.
+ */
+export async function loadExperimentSamples(data: ExperimentData, runSeed: number): Promise<ExperimentSamples> {
+  const seed = data.splitSeed ?? runSeed
   const notes: string[] = []
   const id = await importDataset(data.id.root, { role: 'id', valFraction: data.valFraction, seed, verify: 'none', classes: data.classes })
   notes.push(...id.report.notes)

@@ -1,7 +1,8 @@
 /** Engine tasks on checkpoints: inspect (summary + key report) and the domain-shift meter. */
 import { basename } from 'node:path'
 import type { ModelInfo } from '../../store/catalog'
-import type { DomainShiftReport } from '../../../shared/types'
+import type { BNMomentumInfo, DomainShiftReport } from '../../../shared/types'
+import { DEFAULT_BN_MOMENTUM } from '../../../shared/recipes'
 import type { NormalizePreset } from '../../../shared/datasets'
 import { loadCheckpoint } from '../io'
 import { ARCHITECTURES, createModel, detectArchitecture, loadPretrained, type ArchName, type BNNet } from '../models'
@@ -17,6 +18,17 @@ export function normalizeOf(model: BNNet): NormalizePreset {
   if (p.range[0] === -1) return 'minus1to1'
   if (p.mean && Math.abs(p.mean[0] - 0.485) < 1e-6) return 'imagenet'
   return 'unit'
+}
+
+/** The checkpoint's BN momentum as the user should read it, and what fine-tuning will use instead. */
+export function bnMomentumInfo(model: BNNet, stored: boolean): BNMomentumInfo {
+  const values = [...new Set(model.bnLayers().map((l) => l.bn.momentum))].sort((a, b) => a - b)
+  const shown = values.map((m) => `${Number(m.toPrecision(6))}`).join(', ')
+  const note = stored
+    ? `the checkpoint's BN momentum is ${shown} in PyTorch's convention (${values.map((m) => Number((1 - m).toPrecision(6))).join(', ')} in Keras'); ` +
+      `fine-tuning uses the recipe's bnMomentum (default ${DEFAULT_BN_MOMENTUM}, as the paper's PyTorch models) unless it is set to 'checkpoint'`
+    : `PyTorch checkpoints do not store BN momentum: PyTorch's default ${shown} applies, as in the recipe's default`
+  return { values, stored, note }
 }
 
 /** Loads a checkpoint leniently and reports what matched. The caller disposes the model. */
@@ -44,7 +56,8 @@ export async function loadWithReport(path: string, arch?: string): Promise<{ mod
     format: ckpt.format,
     numClasses: model.numClasses,
     parameters,
-    bnLayers: model.bnLayers().map((l) => ({ name: l.name, stage: l.stage, channels: l.bn.numFeatures })),
+    bnLayers: model.bnLayers().map((l) => ({ name: l.name, stage: l.stage, channels: l.bn.numFeatures, momentum: l.bn.momentum, eps: l.bn.eps })),
+    bnMomentum: bnMomentumInfo(model, ckpt.format === 'tfjs-layers'),
     keyReport: { ...report, notes: ckpt.notes },
     preprocessing: { inputSize: model.preprocessing.inputSize, normalize: normalizeOf(model) },
   }

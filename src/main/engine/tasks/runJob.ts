@@ -11,6 +11,7 @@ import type { EngineEvent, RunOutcome } from '../protocol'
 import { loadPretrained, type ArchName } from '../models'
 import { saveSafetensors } from '../io'
 import { runMethod } from '../methods/runMethod'
+import { assessRun } from '../../../shared/health'
 import { createLoader } from '../data/loader'
 import type { EpochEvent } from '../train/loop'
 import { evalLoader, loadExperimentSamples, trainTransformOf, type LoaderSet } from './experimentData'
@@ -33,7 +34,7 @@ export interface RunJobRequest {
 }
 
 function toEpochMetrics(ev: EpochEvent): EpochMetrics {
-  const acc: Record<string, number> = { train: ev.trainAccuracy }
+  const acc: Record<string, number> = ev.trainAccuracy === null ? {} : { train: ev.trainAccuracy }
   for (const e of ev.evals) acc[e.name] = e.accuracy
   return { epoch: ev.epoch, trainLoss: ev.trainLoss, acc, lr: ev.lr, seconds: ev.seconds }
 }
@@ -78,7 +79,9 @@ export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
   }
   const initialState = req.resume ? loadCheckpointState(req.runDir) : null
   if (initialState) model.replaceHead(K, 'zero') // the saved weights hold the task head
-  let step = initialState ? initialState.history.length * trainLoader.numBatches : 0
+  let step = initialState ? initialState.history.filter((h) => h.epoch >= 0).length * trainLoader.numBatches : 0
+  // every step's loss since this process took the run (the health check; the store keeps a thinned copy)
+  const losses: number[] = []
   let initialSaved: Promise<void> = Promise.resolve()
   try {
     const result = await runMethod({
@@ -87,6 +90,9 @@ export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
       numClasses: K,
       trainBatches: (epoch) => trainLoader.epoch(epoch),
       plainTrainBatches: plainTrain.batches,
+      // BN conversion statistics: one pass of the augmented training pipeline with its own random draws
+      // ("epoch -1"; eval-mode BN), as the authors' code estimates them over its training loader
+      augmentedTrainBatches: () => trainLoader.epoch(-1),
       batchesPerEpoch: trainLoader.numBatches,
       evalSets,
       seed: spec.seed,
@@ -97,8 +103,14 @@ export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
         // the weights fine-tuning starts from (converted BN, initial head): the reference of the distortion analysis
         if (ev.stage === 'head-init') initialSaved = saveSafetensors(join(req.runDir, INITIAL_WEIGHTS), model.stateDict(), { arch: model.arch })
       },
-      onProgress: (ev) =>
-        emit({ type: 'run.batch', runId, epoch: ev.epoch, step: step++, batch: ev.batch, batches: ev.batches ?? trainLoader.numBatches, loss: ev.loss, lr: ev.lr, imagesPerSec: ev.imagesPerSec }),
+      onProgress: (ev) => {
+        losses.push(ev.loss)
+        emit({ type: 'run.batch', runId, epoch: ev.epoch, step: step++, batch: ev.batch, batches: ev.batches ?? trainLoader.numBatches, loss: ev.loss, lr: ev.lr, imagesPerSec: ev.imagesPerSec })
+      },
+      // the start (epoch -1) has no checkpoint of its own: record its evaluation as it happens
+      onEpoch: (ev) => {
+        if (ev.epoch < 0) emit({ type: 'run.epoch', runId, metrics: toEpochMetrics(ev) })
+      },
       onCheckpoint: async (state) => {
         const saved = saveCheckpoint(req.runDir, state)
         const last = state.history[state.history.length - 1]
@@ -117,11 +129,30 @@ export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
     }
     const final: Record<string, number> = {}
     for (const e of result.final) final[e.name] = e.accuracy
+    const bestEpoch = result.train?.selectedEpoch ?? (recipe.trainBackbone ? null : 0)
+    const history = result.train?.history ?? []
+    const health =
+      result.status === 'cancelled'
+        ? null
+        : assessRun({
+            recipe,
+            numClasses: K,
+            // a resumed run checks the losses since it resumed; its start and epochs come from the saved history
+            losses,
+            epochs: history.map((h) => ({ epoch: h.epoch, trainAccuracy: h.trainAccuracy, valAccuracy: h.idValAccuracy })),
+            bestEpoch,
+            diverged: result.train?.diverged ?? null,
+            bnMomentum: result.bnMomentum,
+          })
+    const status = result.status === 'completed' ? 'succeeded' : result.status
+    const d = result.train?.diverged
     return {
-      status: result.status === 'completed' ? 'succeeded' : 'cancelled',
-      bestEpoch: result.train?.selectedEpoch ?? (recipe.trainBackbone ? null : 0),
-      final,
+      status,
+      bestEpoch: status === 'succeeded' ? bestEpoch : null,
+      final: status === 'succeeded' ? final : {},
       backend: tf.getBackend(),
+      health,
+      ...(d ? { error: `diverged: the loss became ${d.loss} at epoch ${d.epoch + 1}, batch ${d.batch + 1} (lr ${recipe.lr.backbone} / ${recipe.lr.head})` } : {}),
     }
   } finally {
     model.dispose()

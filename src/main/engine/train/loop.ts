@@ -47,9 +47,11 @@ export interface EvalSummary {
 }
 
 export interface EpochEvent {
+  /** 0-based; -1 is the starting point (the model before any training step, see evaluateStart) */
   epoch: number
-  trainLoss: number
-  trainAccuracy: number
+  /** null for the starting point */
+  trainLoss: number | null
+  trainAccuracy: number | null
   lr: { backbone: number; head: number }
   evals: EvalSummary[]
   /** accuracy on the (first) ID validation set, null without one */
@@ -86,14 +88,29 @@ export interface TrainRunOptions {
   /** resume from a state given to onCheckpoint */
   initialState?: TrainState
   /**
+   * Evaluate every eval set before the first step and record it as epoch -1 (shown as "epoch 0, start"):
+   * for a start that is a real model (an LP head, a converted network). With early stopping the start
+   * competes with the trained epochs and is kept when no epoch beats it on ID val.
+   */
+  evaluateStart?: boolean
+  /**
    * Gradient accumulation: at most this many images per forward/backward pass (the recipe's batch is split,
    * see accumulate.ts). In BN 'train' mode the BN statistics then follow the micro-batch (see bnBatchSize).
    */
   microBatch?: number
 }
 
+/** The loss became NaN or infinite: training stops and the run is reported as diverged. */
+export class DivergedError extends Error {
+  constructor(readonly epoch: number, readonly batch: number, readonly loss: number, lr: { backbone: number; head: number }) {
+    super(`diverged: the loss became ${loss} at epoch ${epoch + 1}, batch ${batch + 1} (learning rates ${lr.backbone} / ${lr.head})`)
+  }
+}
+
 export interface TrainRunResult {
-  status: 'completed' | 'cancelled'
+  /** 'diverged': the loss became non-finite (see `diverged`); the weights are those of the last finished epoch's best */
+  status: 'completed' | 'cancelled' | 'diverged'
+  diverged?: { epoch: number; batch: number; loss: number }
   history: EpochEvent[]
   /** epoch whose weights the model holds at the end (best ID val with early stopping, else the last) */
   selectedEpoch: number | null
@@ -159,6 +176,24 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       history = s.history.map((h) => ({ ...h }))
       best = s.best ? { ...s.best, weights: cloneStateDict(s.best.weights) } : null
       start = s.epochsDone
+    } else if (opts.evaluateStart) {
+      const t0 = performance.now()
+      const evals = await evaluateAll(model, opts.evalSets, signal)
+      const idValAccuracy = idVal ? evals.find((e) => e.name === idVal.name)!.accuracy : null
+      if (recipe.earlyStopping && idValAccuracy !== null) best = { epoch: -1, idValAccuracy, weights: model.stateDict() }
+      const ev: EpochEvent = {
+        epoch: -1,
+        trainLoss: null,
+        trainAccuracy: null,
+        lr: { backbone: 0, head: 0 },
+        evals,
+        idValAccuracy,
+        best: best !== null,
+        seconds: (performance.now() - t0) / 1000,
+        imagesPerSec: 0,
+      }
+      history.push(ev)
+      opts.onEpoch?.(ev)
     }
 
     for (let epoch = start; epoch < recipe.epochs; epoch++) {
@@ -188,7 +223,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           const loss = (await step.loss.data())[0]
           const hit = (await step.hits.data())[0]
           tf.dispose([step.loss, step.hits, ...Object.values(step.grads)])
-          if (!Number.isFinite(loss)) throw new Error(`trainRun: loss is ${loss} at epoch ${epoch} batch ${batch} (learning rate too high? lr ${lr.backbone} / ${lr.head})`)
+          if (!Number.isFinite(loss)) throw new DivergedError(epoch, batch, loss, lr)
           const n = b.y.length
           lossSum += loss * n
           correct += hit
@@ -243,6 +278,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   } catch (e) {
     if (e instanceof CancelledError) {
       return { status: 'cancelled', history, selectedEpoch: null, selected: [], weights: model.stateDict(), bnBatchSize }
+    }
+    if (e instanceof DivergedError) {
+      return { status: 'diverged', diverged: { epoch: e.epoch, batch: e.batch, loss: e.loss }, history, selectedEpoch: null, selected: [], weights: model.stateDict(), bnBatchSize }
     }
     throw e
   } finally {

@@ -8,6 +8,7 @@ import { convertBatchNorm } from '../../../../src/main/engine/methods/convertBat
 import { CIFAR_RESNET, ROOT, SHARED_DATA } from '../../../helpers/paths'
 import { useBackend } from '../nn/tfBackend'
 import { CIFAR_CLASSES, listImages, loadBatch } from '../models/images'
+import { AUGMENTED_BIN, augmentedBatches, toUint8 } from '../../../../scripts/ref/augmented-batches'
 
 interface Fixture {
   images: string[]
@@ -53,11 +54,30 @@ describe('convertBatchNorm (DAFT Algorithm 1)', () => {
     net.dispose()
   })
 
+  /** the fixture's batches: the plain images split as given, or the augmented pipeline's batches made by our loader */
+  async function* batchesOf(name: string, sizes: number[]): AsyncGenerator<tf.Tensor4D> {
+    if (name !== 'augmented') {
+      yield* split(images, sizes)
+      return
+    }
+    const { batches } = await augmentedBatches(fixture.images, { preset: 'imagenet' })
+    for (const [i, b] of batches.entries()) yield tf.tensor4d(b, [sizes[i], 32, 32, 3])
+  }
+
+  it("the augmented case's pixels are what the project's training loader makes (same crops, flips and order)", async () => {
+    const { batches, sizes } = await augmentedBatches(fixture.images)
+    expect(sizes).toEqual(fixture.cases.augmented.batch_sizes)
+    const ours = toUint8(batches)
+    const stored = new Uint8Array(readFileSync(AUGMENTED_BIN))
+    expect(ours.length).toBe(stored.length)
+    expect(Buffer.from(ours).equals(Buffer.from(stored))).toBe(true)
+  })
+
   for (const [name, c] of Object.entries(fixture.cases)) {
     it(`matches the PyTorch reference per tensor (${name}: batches ${c.batch_sizes.join(', ')})`, async () => {
       const net = await loadPretrained(RESNET20)
       const before = new Map(net.bnLayers().map((l) => [l.name, Array.from(l.bn.runningMean.dataSync())]))
-      const res = await convertBatchNorm(net, split(images, c.batch_sizes), { disposeBatches: true })
+      const res = await convertBatchNorm(net, batchesOf(name, c.batch_sizes), { disposeBatches: true })
       expect(res.batches).toBe(c.batch_sizes.length)
       expect(res.samples).toBe(50)
       expect(res.layers.map((l) => l.name)).toEqual(Object.keys(c.layers))
@@ -81,10 +101,13 @@ describe('convertBatchNorm (DAFT Algorithm 1)', () => {
     })
   }
 
-  it('unequal batching differs from one batch (each batch uses its own m), so the two cases really test it', () => {
+  it('unequal batching differs from one batch (each batch uses its own m), and augmentation moves the statistics: the cases really test it', () => {
     const a = fixture.cases.one_batch.layers['layer3.2.bn2'].running_var
     const b = fixture.cases.unequal.layers['layer3.2.bn2'].running_var
     expect(relErr(a, b)).toBeGreaterThan(1e-4)
+    const plain = fixture.cases.one_batch.layers['bn1'].running_mean
+    const aug = fixture.cases.augmented.layers['bn1'].running_mean
+    expect(relErr(aug, plain)).toBeGreaterThan(1e-2)
   })
 
   it('leaves eval-mode logits and features unchanged on real images (max rel. error < 1e-4), async batches, no leaks', async () => {

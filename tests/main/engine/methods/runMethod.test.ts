@@ -71,7 +71,8 @@ describe('runMethod (methods as recipes)', () => {
   })
 
   it('LP-FT: LP head, then FT with frozen BN statistics', async () => {
-    const { net, res, stages, headAtTrainStart, before } = await run(small('LP-FT', { lr: { backbone: 1e-3, head: 1e-3 } }))
+    // without early stopping, so the trained weights (not a kept start) are what the run ends with
+    const { net, res, stages, headAtTrainStart, before } = await run(small('LP-FT', { lr: { backbone: 1e-3, head: 1e-3 }, earlyStopping: false }))
     expect(stages.filter((s) => s !== 'lp')).toEqual(['lp-features', 'lp-features', 'head-init', 'train'])
     expect(headAtTrainStart!.some((v) => v !== 0)).toBe(true)
     const after = snapshot(net)
@@ -79,7 +80,10 @@ describe('runMethod (methods as recipes)', () => {
     const fresh = new TinyNet(5, 31)
     expect(Array.from(net.bn1.runningMean.dataSync())).toEqual(Array.from(fresh.bn1.runningMean.dataSync()))
     fresh.dispose()
-    expect(res.train!.history[0].lr).toEqual({ backbone: 1e-3, head: 1e-3 })
+    // the LP head makes the start a real model: evaluated as epoch -1 ("epoch 0, start")
+    expect(res.train!.history.map((h) => h.epoch)).toEqual([-1, 0, 1])
+    expect(res.train!.history[0].evals.map((e) => e.name)).toEqual(['val', 'ood'])
+    expect(res.train!.history[1].lr).toEqual({ backbone: 1e-3, head: 1e-3 })
     net.dispose()
   })
 
@@ -89,9 +93,55 @@ describe('runMethod (methods as recipes)', () => {
     expect(res.bnConversion!.layers.map((l) => l.name)).toEqual(['bn1', 'bn2'])
     expect(res.bnConversion!.samples).toBe(64)
     expect(headAtTrainStart!.every((v) => v === 0)).toBe(true)
-    expect(res.train!.history[0].lr).toEqual({ backbone: 0.01, head: 1.0 })
+    expect(res.train!.history[0].epoch).toBe(-1)
+    expect(res.train!.history[1].lr).toEqual({ backbone: 0.01, head: 1.0 })
     expect(res.final.find((f) => f.name === 'val')!.accuracy).toBeGreaterThan(0.5)
     net.dispose()
+  })
+
+  it("bnMomentum sets every BN layer's momentum (PyTorch convention); 'checkpoint' keeps the model's own", async () => {
+    const make = (): TinyNet => {
+      const net = new TinyNet(5, 31)
+      for (const { bn } of net.bnLayers()) bn.momentum = 0.001 // as a Keras checkpoint (0.999) arrives
+      return net
+    }
+    const net = make()
+    const res = await runMethod({ model: net, recipe: small('FT', { epochs: 1 }), numClasses: K, trainBatches: shuffledBatches(train, 16, 4), evalSets, seed: 1 })
+    expect(res.bnMomentum).toEqual([{ momentum: 0.1, layers: 2 }])
+    expect(net.bnLayers().map((l) => l.bn.momentum)).toEqual([0.1, 0.1])
+    const kept = make()
+    const res2 = await runMethod({ model: kept, recipe: small('FT', { epochs: 1, bnMomentum: 'checkpoint' }), numClasses: K, trainBatches: shuffledBatches(train, 16, 4), evalSets, seed: 1 })
+    expect(res2.bnMomentum).toEqual([{ momentum: 0.001, layers: 2 }])
+    // with 0.001 the running mean barely moves in one epoch; with 0.1 it moves ~100x further
+    const fresh = new TinyNet(5, 31)
+    const moved = (n: TinyNet): number => Math.max(...Array.from(n.bn1.runningMean.dataSync()).map((v, i) => Math.abs(v - fresh.bn1.runningMean.dataSync()[i])))
+    expect(moved(net)).toBeGreaterThan(20 * moved(kept))
+    for (const n of [net, kept, fresh]) n.dispose()
+  })
+
+  it('BN conversion measures the augmented training pipeline by default, the plain images on request', async () => {
+    const seen: string[] = []
+    const tagged = (tag: string, set: typeof train) => () => {
+      seen.push(tag)
+      return batchesOf(set, 16)
+    }
+    // a stand-in for augmentation: a brightened copy of the training images
+    const brighter = { ...train, x: train.x.map((v) => v + 1) }
+    const stats: Record<string, number[]> = {}
+    for (const data of ['augmented', 'plain'] as const) {
+      seen.length = 0
+      const net = new TinyNet(5, 31)
+      const res = await runMethod({
+        model: net, recipe: small('DAFT', { epochs: 1, bnConversionData: data }), numClasses: K,
+        trainBatches: shuffledBatches(train, 16, 4), plainTrainBatches: tagged('plain', train), augmentedTrainBatches: tagged('augmented', brighter),
+        evalSets, seed: 1,
+      })
+      expect(seen).toEqual([data])
+      expect(res.bnConversion!.samples).toBe(64)
+      stats[data] = Array.from(res.bnConversion!.layers[0].Mt)
+      net.dispose()
+    }
+    expect(stats.augmented.some((v, i) => Math.abs(v - stats.plain[i]) > 1e-3)).toBe(true)
   })
 
   it('refuses an invalid recipe before any work; LP + BN conversion keeps the eval-mode features', async () => {

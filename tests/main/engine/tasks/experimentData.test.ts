@@ -44,4 +44,26 @@ describe('loadExperimentSamples', () => {
     expect(s.test.every((x) => x.path.includes(`${join('usps', 'test')}`))).toBe(true)
     expect(s.ood[0].name).toBe('mnist')
   })
+
+  it("one data split per experiment: the ID val hold-out and subsets follow splitSeed, not the run's seed", async () => {
+    const data = (splitSeed?: number) => ({
+      id: { root: join(DIGITS, 'mnist_m'), limits: { train: 200, val: 100, test: 100 } },
+      valFraction: 0.1,
+      ...(splitSeed === undefined ? {} : { splitSeed }),
+      ood: { usps: { root: join(DIGITS, 'usps'), limit: 100 } },
+      size: 32,
+      normalize: 'imagenet' as const,
+      augment: [],
+    })
+    const paths = (s: Awaited<ReturnType<typeof loadExperimentSamples>>) => [s.train, s.val, s.test, s.ood[0].samples].map((p) => p.map((x) => x.path))
+    const a = await loadExperimentSamples(data(0), 0)
+    const b = await loadExperimentSamples(data(0), 7)
+    expect(paths(b)).toEqual(paths(a))
+    const c = await loadExperimentSamples(data(1), 0)
+    expect(paths(c)[1]).not.toEqual(paths(a)[1])
+    // specs stored before splitSeed existed keep splitting with the run's seed
+    const old0 = await loadExperimentSamples(data(), 0)
+    const old7 = await loadExperimentSamples(data(), 7)
+    expect(paths(old0)[1]).not.toEqual(paths(old7)[1])
+  })
 })

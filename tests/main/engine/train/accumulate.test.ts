@@ -81,7 +81,7 @@ describe('gradient accumulation', () => {
     expect(r.status).toBe('completed')
     expect(r.bnBatchSize).toBe(6) // 16 -> [6, 5, 5]
     expect(r.history.every((h) => Number.isFinite(h.trainLoss))).toBe(true)
-    expect(r.history[3].trainLoss).toBeLessThan(r.history[0].trainLoss)
+    expect(r.history[3].trainLoss!).toBeLessThan(r.history[0].trainLoss!)
     expect(tensors[3]).toBe(tensors[1])
     const frozen = await trainRun({ model: net, recipe: { ...recipe, epochs: 1, bnMode: 'frozen' }, trainBatches: shuffledBatches(set, 16, 3), evalSets: [], seed: 1, microBatch: 6 })
     expect(frozen.bnBatchSize).toBeNull()

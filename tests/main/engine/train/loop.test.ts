@@ -46,7 +46,7 @@ describe('trainRun', () => {
       expect(e.lr.head).toBeCloseTo(cosineLr(0.2, i, 4), 12)
       expect(e.evals.map((x) => x.name)).toEqual(['val', 'shifted'])
     })
-    expect(epochs[3].trainLoss).toBeLessThan(epochs[0].trainLoss)
+    expect(epochs[3].trainLoss!).toBeLessThan(epochs[0].trainLoss!)
     expect(epochs[3].idValAccuracy).toBeGreaterThan(0.9)
     expect(tensorsAfterEpoch[1]).toBe(tensorsAfterEpoch[0])
     expect(tensorsAfterEpoch[3]).toBe(tensorsAfterEpoch[0])
@@ -153,12 +153,44 @@ describe('trainRun', () => {
     b.dispose()
   })
 
-  it('rejects bad labels and a non-finite loss with a clear message', async () => {
+  it('rejects bad labels with a clear message; a non-finite loss ends the run as diverged, saying where', async () => {
     const net = new TinyNet(2, 13)
     await expect(trainRun({ model: net, recipe: recipe(), trainBatches: shuffledBatches(train, 16, 5), evalSets: [], seed: 1 })).rejects.toThrow(/label [23] outside the model's 2 classes/)
     net.dispose()
     const net2 = new TinyNet(K, 13)
-    await expect(trainRun({ model: net2, recipe: recipe({ lr: { backbone: 1e30, head: 1e30 } }), trainBatches: shuffledBatches(train, 16, 5), evalSets: [], seed: 1 })).rejects.toThrow(/loss is (NaN|Infinity)/)
+    const before = tf.memory().numTensors
+    const r = await trainRun({ model: net2, recipe: recipe({ lr: { backbone: 1e30, head: 1e30 } }), trainBatches: shuffledBatches(train, 16, 5), evalSets: [], seed: 1 })
+    expect(r.status).toBe('diverged')
+    expect(r.diverged!.epoch).toBe(0)
+    expect(Number.isFinite(r.diverged!.loss)).toBe(false)
+    expect(r.selectedEpoch).toBeNull()
+    expect(tf.memory().numTensors).toBe(before)
     net2.dispose()
+  })
+
+  it('evaluateStart: the start is epoch -1 ("epoch 0, start") and early stopping keeps it when no trained epoch beats it', async () => {
+    const net = new TinyNet(K, 7)
+    await trainRun({ model: net, recipe: recipe({ epochs: 4, lr: { backbone: 0.05, head: 0.2 } }), trainBatches: shuffledBatches(train, 16, 5), evalSets: evalSets(), seed: 1 })
+    const trained = weightsOf(net)
+    // training on wrong labels (each label shifted by one class) can only make ID val worse than this start
+    const wrong = { ...train, y: Int32Array.from(train.y, (c) => (c + 1) % K) }
+    const epochs: EpochEvent[] = []
+    const r = await trainRun({
+      model: net, recipe: recipe({ epochs: 2, lr: { backbone: 0.05, head: 0.2 } }), trainBatches: shuffledBatches(wrong, 16, 5), evalSets: evalSets(), seed: 1,
+      evaluateStart: true, onEpoch: (e) => epochs.push(e),
+    })
+    expect(epochs.map((e) => e.epoch)).toEqual([-1, 0, 1])
+    expect(epochs[0].trainLoss).toBeNull()
+    expect(epochs[0].idValAccuracy).toBeGreaterThan(0.9)
+    expect(Math.max(epochs[1].idValAccuracy!, epochs[2].idValAccuracy!)).toBeLessThan(epochs[0].idValAccuracy!)
+    expect(r.selectedEpoch).toBe(-1)
+    expect(r.selected).toEqual(epochs[0].evals)
+    // the model holds the start's weights again
+    weightsOf(net).forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(trained[i])))
+    // on the right labels a trained epoch beats the start and is kept
+    const r2 = await trainRun({ model: net, recipe: recipe({ epochs: 1, lr: { backbone: 0.05, head: 0.2 } }), trainBatches: shuffledBatches(train, 16, 5), evalSets: evalSets(syntheticSet(40, K, 9)), seed: 1, evaluateStart: true })
+    expect(r2.history[0].epoch).toBe(-1)
+    expect(r2.selectedEpoch === 0 || r2.history[1].idValAccuracy! <= r2.history[0].idValAccuracy!).toBe(true)
+    net.dispose()
   })
 })
