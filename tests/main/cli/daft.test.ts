@@ -28,11 +28,21 @@ describe('daft engine commands', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(r.json.arch).toBe('resnet20')
     expect(r.json.bnLayers).toHaveLength(19)
-    expect(r.json.bnLayers[0]).toEqual({ name: 'bn1', stage: 'stem', channels: 16 })
+    expect(r.json.bnLayers[0]).toEqual({ name: 'bn1', stage: 'stem', channels: 16, momentum: 0.1, eps: 1e-5 })
+    // PyTorch state dicts store no BN momentum: PyTorch's default, said so
+    expect(r.json.bnMomentum).toMatchObject({ values: [0.1], stored: false })
+    expect(r.stdout).not.toBe('')
     // sum of numel over the checkpoint's parameters (running stats excluded), as torch counts it
     expect(r.json.parameters).toBe(269722)
     expect(r.json.keyReport.missing).toEqual([])
     expect(r.json.keyReport.unexpected).toEqual([])
+  })
+
+  it("inspect: a Keras-exported TF.js model reports its own BN momentum in PyTorch's convention and what fine-tuning uses", () => {
+    const r = daft('inspect', '--model', join(SHARED_DATA, 'models', 'mobilenetv2-tm', 'model.json'))
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/BN momentum: the checkpoint's BN momentum is 0.001 in PyTorch's convention \(0.999 in Keras'\); fine-tuning uses the recipe's bnMomentum \(default 0.1/)
+    expect(r.stdout).toMatch(/expanded_conv_project_BN +stage 1 +8 +0.001 +0.001/)
   })
 
   it('evaluate: resnet20 classifies the 20 lossless CIFAR PNGs 20/20 (head order by --classes)', () => {

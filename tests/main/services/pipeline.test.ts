@@ -58,7 +58,19 @@ describe('demo comparison through the services', () => {
     expect(table.sets).toEqual(['id-val', 'id-test', 'stroke', 'texture'])
     for (const set of table.sets) expect(table.rows.map((r) => r.method)).toContain(table.best[set])
 
-    // live curve data: FT recorded its batch losses and one epoch
+    // every finished run carries its health checks; LP-FT and DAFT start from real models: evaluated as epoch -1 ("epoch 0, start")
+    for (const r of runs) expect(r.health).not.toBeNull()
+    for (const r of [runs[2], runs[3]]) {
+      const d = await s['runs.get']({ runId: r.id })
+      expect(d.epochs.map((e) => e.epoch)).toEqual([-1, 0])
+      expect(d.epochs[0].trainLoss).toBeNull()
+      expect(Object.keys(d.epochs[0].acc).sort()).toEqual(['id-test', 'id-val', 'stroke', 'texture'])
+      // the reported epoch is the better of the start and the trained epoch on ID val
+      const best = d.epochs.reduce((a, b) => (b.acc['id-val'] > a.acc['id-val'] ? b : a))
+      expect(r.bestEpoch).toBe(best.epoch)
+      expect(r.final!['id-val']).toBe(best.acc['id-val'])
+    }
+    // live curve data: FT recorded its batch losses and one epoch (a random head's start is not evaluated)
     const ft = await s['runs.get']({ runId: runs[1].id })
     expect(ft.epochs).toHaveLength(1)
     expect(ft.losses.length).toBeGreaterThan(5)

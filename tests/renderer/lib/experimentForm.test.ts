@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { defaultRecipe } from '../../../src/shared/recipes'
 import { resolveExperiment } from '../../../src/shared/experiments'
 import type { DatasetSummary, ModelSummary } from '../../../src/shared/types'
-import { buildExperimentSpec, imagesPerEpoch, parseSeeds, type DataForm } from '../../../src/renderer/src/lib/experimentForm'
+import { buildExperimentSpec, imagesPerEpoch, parseSeeds, sweepErrors, type DataForm } from '../../../src/renderer/src/lib/experimentForm'
+import { buildSweep, defaultSweepForm } from '../../../src/renderer/src/lib/sweepForm'
 
 const ds = (id: number, name: string, counts: Record<string, number>): DatasetSummary => ({ id, projectId: 1, name, root: `/data/${name}`, classes: ['a', 'b'], counts, skipped: 0, createdAt: '' })
 const datasets = [ds(1, 'cifar', { train: 900, test: 200 }), ds(2, 'cifar10.1', { test: 150 }), ds(3, 'stl', { train: 50, val: 20, test: 80 })]
@@ -51,6 +52,38 @@ describe('New-experiment form', () => {
     const r = buildExperimentSpec({ ...base, methods: labelled })
     expect(r.errors).toEqual([])
     expect(r.spec!.methods.map((m) => m.label)).toEqual([undefined, 'DAFT (high lr)'])
+  })
+  it('builds valid specs with the BN momentum and BN-conversion data fields', () => {
+    const methods = [
+      { ...defaultRecipe('DAFT'), bnMomentum: 'checkpoint' as const, bnConversionData: 'plain' as const },
+      { ...defaultRecipe('FT'), bnMomentum: 0.01 },
+    ]
+    const r = buildExperimentSpec({ name: 'bn', model, datasets, data: form, augmentOps: [], methods, seeds: [0] })
+    expect(r.errors).toEqual([])
+    const again = resolveExperiment({ ...r.spec!, methods: r.spec!.methods.map((m) => ({ ...m })) })
+    expect(again.errors).toEqual([])
+    expect(again.spec!.methods.map((m) => [m.bnMomentum, m.bnConversionData])).toEqual([['checkpoint', 'plain'], [0.01, 'augmented']])
+    // the defaults: PyTorch's 0.1 and the augmented pipeline
+    expect([defaultRecipe('DAFT').bnMomentum, defaultRecipe('DAFT').bnConversionData]).toEqual([0.1, 'augmented'])
+  })
+  it("carries the sweep form's DAFT head rates into the spec as the resolver reads them", () => {
+    const f = { ...defaultSweepForm(0), on: { FT: true, 'LP-FT': false, DAFT: true } }
+    const { sweep } = buildSweep(f, ['FT', 'DAFT'], 0)
+    const r = buildExperimentSpec({ name: 'sw', model, datasets, data: form, augmentOps: [], methods: [defaultRecipe('FT'), defaultRecipe('DAFT')], seeds: [0, 1], sweep })
+    expect(r.errors).toEqual([])
+    expect(r.spec!.sweep).toEqual({ lr: sweep!.lr, daftStep1HeadLr: 1, daftHeadLr: [10, 3, 0.3, 0.1], daftHeadLrMode: 'paper', sweepSeed: 0 })
+    const again = resolveExperiment({ ...r.spec!, methods: r.spec!.methods.map((m) => ({ ...m })) })
+    expect(again.errors).toEqual([])
+    expect(again.spec!.sweep).toEqual(r.spec!.sweep)
+  })
+  it('refuses a sweep with rates out of range', () => {
+    expect(sweepErrors(undefined)).toEqual([])
+    expect(sweepErrors({ lr: { FT: [0.1] }, sweepSeed: 0 })).toEqual([])
+    expect(sweepErrors({ lr: {}, sweepSeed: 0 })).toEqual(['sweep: sweep at least one method, or none'])
+    expect(sweepErrors({ lr: { FT: [] }, daftStep1HeadLr: 0, daftHeadLr: [200], sweepSeed: 1.5 }).map((e) => e.split(':')[0])).toEqual(['sweep FT', 'sweep DAFT step 1', 'sweep DAFT step 2', 'sweep seed'])
+    const r = buildExperimentSpec({ name: 'x', model, datasets, data: form, augmentOps: [], methods: [defaultRecipe('DAFT')], seeds: [0], sweep: { lr: { DAFT: [0.1] }, daftHeadLr: [0], sweepSeed: 0 } })
+    expect(r.spec).toBeUndefined()
+    expect(r.errors).toEqual(['sweep DAFT step 2: head learning rates must be in (0, 100]'])
   })
   it('lists every form problem instead of building', () => {
     const r = buildExperimentSpec({ name: '', model: null, datasets, data: { ...form, idDatasetId: null, size: 4, valFraction: 1 }, augmentOps: [], methods: [], seeds: [], recipeProblems: 2 })

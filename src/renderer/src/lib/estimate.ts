@@ -1,4 +1,16 @@
-import type { ExperimentSpec } from '../../../shared/experiments'
+import type { ExperimentSpec, SweepSpec } from '../../../shared/experiments'
+import { SWEEPS } from '../../../shared/recipes'
+
+/**
+ * Head learning rates DAFT sweep step 2 runs at the best eta_theta (services/experiments.ts advanceSweep):
+ * daftHeadLr (default the paper's 10, 3, 0.3, 0.1) without step 1's eta_w, whose result stands for it;
+ * none when DAFT's eta_theta is not swept.
+ */
+export function daftStep2Rates(sweep: SweepSpec | undefined): number[] {
+  if (!sweep?.lr.DAFT?.length) return []
+  const step1 = sweep.daftStep1HeadLr ?? SWEEPS.DAFT_STEP1_HEAD_LR
+  return (sweep.daftHeadLr ?? [...SWEEPS['DAFT-step2']]).filter((h) => h !== step1)
+}
 
 /** How many runs `experiments.create` queues for a spec: sweep runs (one seed) plus final runs (every seed). */
 export function countRuns(spec: Pick<ExperimentSpec, 'methods' | 'seeds' | 'sweep'>): { sweep: number; final: number; total: number } {
@@ -6,7 +18,7 @@ export function countRuns(spec: Pick<ExperimentSpec, 'methods' | 'seeds' | 'swee
   for (const r of spec.methods) {
     if (r.method === 'custom' || !r.trainBackbone) continue
     sweep += spec.sweep?.lr[r.method]?.length ?? 0
-    if (r.method === 'DAFT' && spec.sweep?.lr.DAFT?.length) sweep += spec.sweep.daftHeadLr?.length ?? 0
+    if (r.method === 'DAFT') sweep += daftStep2Rates(spec.sweep).length
   }
   const final = spec.methods.length * spec.seeds.length
   return { sweep, final, total: sweep + final }
@@ -32,7 +44,7 @@ export function estimateSeconds(
     let runs = spec.seeds.length
     if (r.method !== 'custom' && r.trainBackbone) {
       runs += spec.sweep?.lr[r.method]?.length ?? 0
-      if (r.method === 'DAFT' && spec.sweep?.lr.DAFT?.length) runs += spec.sweep.daftHeadLr?.length ?? 0
+      if (r.method === 'DAFT') runs += daftStep2Rates(spec.sweep).length
     }
     total += runs * oneRun
   }

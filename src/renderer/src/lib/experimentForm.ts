@@ -63,6 +63,21 @@ export function parseSeeds(text: string): { seeds: number[]; errors: string[] } 
   return { seeds, errors }
 }
 
+const isRate = (v: unknown): boolean => typeof v === 'number' && v > 0 && v <= 100
+
+/** Problems of a sweep (the checks resolveExperiment makes on a file's sweep), one message each. */
+export function sweepErrors(sweep: SweepSpec | undefined): string[] {
+  if (!sweep) return []
+  const errors: string[] = []
+  const grids = Object.entries(sweep.lr).filter(([, g]) => g !== undefined)
+  if (!grids.length) errors.push('sweep: sweep at least one method, or none')
+  for (const [m, g] of grids) if (!Array.isArray(g) || !g.length || !g.every(isRate)) errors.push(`sweep ${m}: learning rates in (0, 100], at least one`)
+  if (sweep.daftStep1HeadLr !== undefined && !isRate(sweep.daftStep1HeadLr)) errors.push(`sweep DAFT step 1: η_w must be in (0, 100] (got ${sweep.daftStep1HeadLr})`)
+  if (sweep.daftHeadLr !== undefined && !sweep.daftHeadLr.every(isRate)) errors.push('sweep DAFT step 2: head learning rates must be in (0, 100]')
+  if (!Number.isInteger(sweep.sweepSeed) || sweep.sweepSeed < 0) errors.push('sweep seed: a non-negative integer')
+  return errors
+}
+
 /**
  * The ExperimentSpec for `experiments.create`, or the form problems (one message each, prefixed by the field).
  * Recipe problems are not checked here (the recipe editors show them inline); pass `recipeProblems` to block submit.
@@ -92,6 +107,7 @@ export function buildExperimentSpec(input: {
   const names = input.methods.map((m) => m.label?.trim() || m.method)
   for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) errors.push(`methods: two methods are both called '${n}'; give one a label so Compare can tell them apart`)
   if (!input.seeds.length) errors.push('seeds: list at least one seed')
+  errors.push(...sweepErrors(input.sweep))
   if (input.recipeProblems) errors.push(`methods: ${input.recipeProblems} hyperparameter problem(s), shown in red below`)
   const ood: ExperimentSpec['data']['ood'] = {}
   for (const d of input.datasets.filter((x) => f.oodIds.includes(x.id))) {
@@ -106,6 +122,8 @@ export function buildExperimentSpec(input: {
     data: {
       id: idRef(id.root, f),
       valFraction: f.valFraction,
+      // one data split for every run and seed of the experiment
+      splitSeed: 0,
       ood,
       size: f.size,
       normalize: f.normalize,
