@@ -1,20 +1,57 @@
 /**
  * Corruption robustness of a fine-tuned run (paper Table 4): the 15 corruptions of Hendrycks & Dietterich
- * at 5 severities, generated in code from the ID test set (frost's texture is procedural: see
- * analysis/corruptions.ts), error per corruption and severity, CE = mean error over the 5 severities,
- * mCE = mean CE over the 15 (unnormalised).
+ * at 5 severities, generated in code from the ID test set, error per corruption and severity, CE = mean error
+ * over the 5 severities, mCE = mean CE over the 15 (unnormalised).
+ *
+ * Each test image is corrupted at its OWN resolution, not at the working size: decoded with its short side
+ * capped at 256 (decodeForCorruption), corrupted there with the constants of its size's family (CIFAR-10-C's
+ * for a short side <= 90 px, ImageNet-C's above; see analysis/corruptions.ts), THEN resized to the working
+ * size S x S (bilinear) and normalised. The clean error is measured on the same decoded images resized the
+ * same way. The report says which family and sizes were used (frost's texture is procedural: see
+ * analysis/corruptions.ts).
  */
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import type { RunSpec } from '../../../shared/experiments'
 import type { RobustnessReport } from '../../../shared/types'
 import { resolveNormalize } from '../../../shared/datasets'
-import { CORRUPTIONS, SEVERITIES, corrupt, corruptionError, mCE, type RgbImage } from '../analysis/corruptions'
-import { decodeImage } from '../data/decode'
+import {
+  CIFAR_FAMILY_MAX_SHORT_SIDE, CORRUPTIONS, CORRUPTION_MAX_SHORT_SIDE, SEVERITIES, corruptThenResize, corruptionError, corruptionFamily, corruptionSize, mCE,
+  resizeRgb, type CorruptionFamily, type RgbImage,
+} from '../analysis/corruptions'
+import { decodeImage, probeImage } from '../data/decode'
 import { readSafetensors } from '../io'
 import { loadPretrained, type ArchName } from '../models'
 import { loadExperimentSamples, stratifiedSubset } from './experimentData'
 import { FINAL_WEIGHTS } from './runJob'
+
+/** Decode a file at the size it is corrupted at: its own, or its short side resized to 256 while decoding. */
+export async function decodeForCorruption(path: string): Promise<RgbImage> {
+  const head = await probeImage(path)
+  const [w, h] = corruptionSize(head.width, head.height)
+  const img = await decodeImage(path, w === head.width && h === head.height ? {} : { size: [h, w] })
+  return { data: img.data, width: img.width, height: img.height }
+}
+
+/** Which family the images used ('mixed' when both) and their sizes, most frequent first (at most `top`). */
+export function describeCorruptionSizes(images: readonly { width: number; height: number }[], top = 5): { family: CorruptionFamily | 'mixed'; corruptedAt: { width: number; height: number; images: number }[]; more: number } {
+  const families = new Set(images.map((im) => corruptionFamily(im.width, im.height)))
+  const counts = new Map<string, { width: number; height: number; images: number }>()
+  for (const { width, height } of images) {
+    const k = `${width}x${height}`
+    const e = counts.get(k) ?? { width, height, images: 0 }
+    e.images++
+    counts.set(k, e)
+  }
+  const sorted = [...counts.values()].sort((a, b) => b.images - a.images || a.width * a.height - b.width * b.height)
+  return { family: families.size === 1 ? [...families][0] : 'mixed', corruptedAt: sorted.slice(0, top), more: Math.max(0, sorted.length - top) }
+}
+
+const FAMILY_TEXT: Record<CorruptionFamily | 'mixed', string> = {
+  cifar: 'CIFAR-10-C constants',
+  imagenet: 'ImageNet-C constants',
+  mixed: `CIFAR-10-C constants for images with a short side <= ${CIFAR_FAMILY_MAX_SHORT_SIDE} px and ImageNet-C constants for larger ones`,
+}
 
 export async function runRobustness(req: { runId: number; spec: RunSpec; runDir: string; limit?: number; onProgress?: (done: number, total: number) => void }): Promise<RobustnessReport> {
   const t0 = performance.now()
@@ -23,12 +60,13 @@ export async function runRobustness(req: { runId: number; spec: RunSpec; runDir:
   const pool = data.test.length ? data.test : data.val
   const samples = stratifiedSubset(pool, req.limit ?? 500, spec.seed)
   const S = spec.data.size
+  const size = { width: S, height: S }
+  /** decoded at the corruption size (own size, short side <= 256) */
   const images: RgbImage[] = []
   const labels: number[] = []
   for (const s of samples) {
     try {
-      const img = await decodeImage(s.path, { size: [S, S] })
-      images.push({ data: img.data, width: img.width, height: img.height })
+      images.push(await decodeForCorruption(s.path))
       labels.push(s.label)
     } catch {
       // unreadable files were reported at import; they are left out here too
@@ -60,19 +98,24 @@ export async function runRobustness(req: { runId: number; spec: RunSpec; runDir:
     return wrong / imgs.length
   }
   try {
-    const cleanError = errorOf(images)
+    const clean: RgbImage[] = []
+    for (const im of images) clean.push(await resizeRgb(im, S, S))
+    const cleanError = errorOf(clean)
     const errors: Record<string, number[]> = {}
     const total = CORRUPTIONS.length * SEVERITIES.length
     let done = 0
     for (const name of CORRUPTIONS) {
       errors[name] = []
       for (const severity of SEVERITIES) {
-        const corrupted = await Promise.all(images.map((im, i) => corrupt(im, name, severity, [spec.seed, i])))
+        const corrupted: RgbImage[] = []
+        for (const [i, im] of images.entries()) corrupted.push((await corruptThenResize(im, name, severity, [spec.seed, i], size)).image)
         errors[name].push(errorOf(corrupted))
         req.onProgress?.(++done, total)
       }
     }
     const m = mCE(errors)
+    const { family, corruptedAt, more } = describeCorruptionSizes(images)
+    const sizes = corruptedAt.map((c) => `${c.width}x${c.height}${corruptedAt.length > 1 || more ? ` (${c.images})` : ''}`).join(', ') + (more ? ` and ${more} other sizes` : '')
     return {
       runId: req.runId,
       images: images.length,
@@ -80,7 +123,12 @@ export async function runRobustness(req: { runId: number; spec: RunSpec; runDir:
       corruptions: CORRUPTIONS.map((name) => ({ name, errors: errors[name], ce: corruptionError(errors[name]) })),
       mCE: m.mCE,
       seconds: (performance.now() - t0) / 1000,
-      note: 'Corruptions generated in code from the ID test set at the working resolution (reference CIFAR-10-C constants); frost uses a procedural texture; JPEG re-encodes with sharp. CE and mCE are unnormalised errors.',
+      family,
+      corruptedAt,
+      workingSize: S,
+      note:
+        `Corruptions generated in code from the ID test set at each image's own resolution (${sizes}; short side capped at ${CORRUPTION_MAX_SHORT_SIDE}) ` +
+        `with ${FAMILY_TEXT[family]}, then resized to the working size ${S}x${S}; frost uses a procedural texture; JPEG re-encodes with sharp. CE and mCE are unnormalised errors.`,
     }
   } finally {
     model.dispose()

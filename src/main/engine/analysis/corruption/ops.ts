@@ -1,8 +1,12 @@
 /**
- * Image operations behind the corruptions, each a port of the library call the reference CIFAR-10-C
- * script (Hendrycks & Dietterich, make_cifar_c.py) makes: skimage/scipy gaussian filters, OpenCV filter2D,
+ * Image operations behind the corruptions, each a port of the library call Hendrycks & Dietterich's reference
+ * scripts (make_cifar_c.py, make_imagenet_c.py) make: skimage/scipy gaussian filters, OpenCV filter2D,
  * GaussianBlur and warpAffine (BORDER_REFLECT_101), scipy zoom / map_coordinates (order 1), ImageMagick's
  * motion blur, PIL's BOX resize, the diamond-square plasma fractal. Images are float HWC planes.
+ * Written for 224-256 px images as well as 32 px ones: 1-D filters fold their taps per output index (a kernel
+ * longer than the image side, e.g. elastic's sigma = 171 px with 1,025 taps, costs at most one image side per
+ * pixel), 2-D filters and motion blur run tap by tap over a padded copy, zooms precompute their sample
+ * positions per axis.
  */
 import type { Rng } from '../../../../shared/random'
 
@@ -39,23 +43,106 @@ export const nearest = (i: number, n: number): number => (i < 0 ? 0 : i >= n ? n
 
 type Border = (i: number, n: number) => number
 
-/** 1-D correlation of every channel along one axis with a centred odd kernel. */
+/** Eight taps i..i+7 at once: acc[dst + t] += sum_k w[k] * src[base + off[k] + t] for t < n. */
+function accumulateRow8(acc: Float64Array, dst: number, src: Float32Array, base: number, off: Int32Array, w: Float64Array, i: number, n: number): void {
+  const a = base + off[i]
+  const b = base + off[i + 1]
+  const c = base + off[i + 2]
+  const d = base + off[i + 3]
+  const e = base + off[i + 4]
+  const f = base + off[i + 5]
+  const g = base + off[i + 6]
+  const h = base + off[i + 7]
+  const wa = w[i]
+  const wb = w[i + 1]
+  const wc = w[i + 2]
+  const wd = w[i + 3]
+  const we = w[i + 4]
+  const wf = w[i + 5]
+  const wg = w[i + 6]
+  const wh = w[i + 7]
+  for (let t = 0; t < n; t++) {
+    acc[dst + t] += wa * src[a + t] + wb * src[b + t] + wc * src[c + t] + wd * src[d + t] + we * src[e + t] + wf * src[f + t] + wg * src[g + t] + wh * src[h + t]
+  }
+}
+
+/** Four taps i..i+3 at once: acc[dst + t] += sum_k w[k] * src[base + off[k] + t] for t < n. */
+function accumulateRow4(acc: Float64Array, dst: number, src: Float32Array, base: number, off: Int32Array, w: Float64Array, i: number, n: number): void {
+  const a = base + off[i]
+  const b = base + off[i + 1]
+  const c = base + off[i + 2]
+  const d = base + off[i + 3]
+  const wa = w[i]
+  const wb = w[i + 1]
+  const wc = w[i + 2]
+  const wd = w[i + 3]
+  for (let t = 0; t < n; t++) acc[dst + t] += wa * src[a + t] + wb * src[b + t] + wc * src[c + t] + wd * src[d + t]
+}
+
+/** acc[dst + t] += w * src[from + t] for t < n (a small monomorphic hot loop). */
+function accumulateRow(acc: Float64Array, dst: number, src: Float32Array, from: number, n: number, w: number): void {
+  for (let t = 0; t < n; t++) acc[dst + t] += w * src[from + t]
+}
+
+/** Sum over i < n of w[i] * src[off[i] + t] into acc[t], t < row (eight, then four, then single taps at a time). */
+function accumulateTaps(acc: Float64Array, src: Float32Array, off: Int32Array, w: Float64Array, n: number, row: number): void {
+  let i = 0
+  for (; i + 8 <= n; i += 8) accumulateRow8(acc, 0, src, 0, off, w, i, row)
+  for (; i + 4 <= n; i += 4) accumulateRow4(acc, 0, src, 0, off, w, i, row)
+  for (; i < n; i++) accumulateRow(acc, 0, src, off[i], row, w[i])
+}
+
+/**
+ * The taps of a centred 1-D kernel for every output index of an axis of length n, folded onto the valid input
+ * indices by `border` (several taps can land on one index: kernels longer than the axis, reflections at the
+ * edges). Output o reads w[o * stride + j] * in[lo[o] + j] for j < len[o].
+ */
+function axisTaps(kernel: Float64Array, n: number, border: Border): { lo: Int32Array; len: Int32Array; w: Float64Array; stride: number } {
+  const L = kernel.length
+  const r = (L - 1) / 2
+  const stride = Math.min(L, n)
+  const lo = new Int32Array(n)
+  const len = new Int32Array(n)
+  const w = new Float64Array(n * stride)
+  for (let o = 0; o < n; o++) {
+    let a = n
+    let b = -1
+    for (let k = 0; k < L; k++) {
+      const i = border(o + k - r, n)
+      if (i < a) a = i
+      if (i > b) b = i
+    }
+    lo[o] = a
+    len[o] = b - a + 1
+    for (let k = 0; k < L; k++) w[o * stride + border(o + k - r, n) - a] += kernel[k]
+  }
+  return { lo, len, w, stride }
+}
+
+/** Rows and columns swapped (channels kept together). */
+function transpose(img: FImage): FImage {
+  const { width: W, height: H, channels: C, data } = img
+  const out = fimage(H, W, C)
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) out.data[(x * H + y) * C + c] = data[(y * W + x) * C + c]
+  return out
+}
+
+/** 1-D correlation of every channel along one axis with a centred odd kernel (any length: taps are folded). */
 function filterAxis(img: FImage, kernel: Float64Array, axis: 'x' | 'y', border: Border): FImage {
+  // along x: transpose, filter the rows' neighbours (contiguous row updates), transpose back
+  if (axis === 'x') return transpose(filterAxis(transpose(img), kernel, 'y', border))
   const { width: W, height: H, channels: C, data } = img
   const out = fimage(W, H, C)
-  const r = (kernel.length - 1) / 2
+  const { lo, len, w, stride } = axisTaps(kernel, H, border)
+  const row = W * C
+  const acc = new Float64Array(row)
+  const off = new Int32Array(stride)
   for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      for (let c = 0; c < C; c++) {
-        let s = 0
-        for (let k = -r; k <= r; k++) {
-          const xx = axis === 'x' ? border(x + k, W) : x
-          const yy = axis === 'y' ? border(y + k, H) : y
-          s += kernel[k + r] * data[(yy * W + xx) * C + c]
-        }
-        out.data[(y * W + x) * C + c] = s
-      }
-    }
+    for (let j = 0; j < len[y]; j++) off[j] = (lo[y] + j) * row
+    acc.fill(0)
+    accumulateTaps(acc, data, off, w.subarray(y * stride, (y + 1) * stride), len[y], row)
+    out.data.set(acc, y * row)
   }
   return out
 }
@@ -84,25 +171,61 @@ export function cvGaussianKernel(ksize: number, sigma: number): Float64Array {
   return k
 }
 
+/** A copy of `img` padded by `py` rows and `px` columns on each side, outside pixels given by `border`. */
+function padImage(img: FImage, py: number, px: number, border: Border): FImage {
+  const { width: W, height: H, channels: C, data } = img
+  const PW = W + 2 * px
+  const PH = H + 2 * py
+  const out = fimage(PW, PH, C)
+  for (let y = 0; y < PH; y++) {
+    const sy = border(y - py, H)
+    for (let x = 0; x < PW; x++) {
+      const src = (sy * W + border(x - px, W)) * C
+      const dst = (y * PW + x) * C
+      for (let c = 0; c < C; c++) out.data[dst + c] = data[src + c]
+    }
+  }
+  return out
+}
+
+/**
+ * Sum of shifted, weighted copies of an image: out(y, x) = sum_i w[i] * img(y + dy[i], x + dx[i]), outside
+ * pixels from `border` (one padded copy, then per output row contiguous multiply-adds, eight taps at a time).
+ */
+function shiftedSum(img: FImage, taps: { dy: number; dx: number; w: number }[], border: Border): Float64Array {
+  const { width: W, height: H, channels: C } = img
+  let py = 0
+  let px = 0
+  for (const t of taps) ((py = Math.max(py, Math.abs(t.dy))), (px = Math.max(px, Math.abs(t.dx))))
+  const pad = padImage(img, py, px, border)
+  const PW = pad.width
+  const pd = pad.data
+  const acc = new Float64Array(W * H * C)
+  const row = W * C
+  const n = taps.length
+  const off = Int32Array.from(taps, (t) => ((py + t.dy) * PW + px + t.dx) * C)
+  const ws = Float64Array.from(taps, (t) => t.w)
+  for (let y = 0; y < H; y++) {
+    const base = y * PW * C
+    const dst = y * row
+    let i = 0
+    for (; i + 8 <= n; i += 8) accumulateRow8(acc, dst, pd, base, off, ws, i, row)
+    for (; i + 4 <= n; i += 4) accumulateRow4(acc, dst, pd, base, off, ws, i, row)
+    for (; i < n; i++) accumulateRow(acc, dst, pd, base + off[i], row, ws[i])
+  }
+  return acc
+}
+
 /** cv2.filter2D (correlation, anchor at the centre, BORDER_REFLECT_101) of every channel with a k x k kernel. */
 export function filter2D(img: FImage, kernel: Float64Array, ksize: number): FImage {
-  const { width: W, height: H, channels: C, data } = img
-  const out = fimage(W, H, C)
   const r = (ksize - 1) / 2
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
-      for (let c = 0; c < C; c++) {
-        let s = 0
-        for (let ky = 0; ky < ksize; ky++) {
-          const yy = reflect101(y + ky - r, H)
-          for (let kx = 0; kx < ksize; kx++) {
-            const w = kernel[ky * ksize + kx]
-            if (w !== 0) s += w * data[(yy * W + reflect101(x + kx - r, W)) * C + c]
-          }
-        }
-        out.data[(y * W + x) * C + c] = s
-      }
-  return out
+  const taps: { dy: number; dx: number; w: number }[] = []
+  for (let ky = 0; ky < ksize; ky++)
+    for (let kx = 0; kx < ksize; kx++) {
+      const w = kernel[ky * ksize + kx]
+      if (w !== 0) taps.push({ dy: ky - r, dx: kx - r, w })
+    }
+  return fimage(img.width, img.height, img.channels, Float32Array.from(shiftedSum(img, taps, reflect101)))
 }
 
 /** The reference's disk(radius, alias_blur): an aliased disk, normalised, then cv2.GaussianBlur (3x3 or 5x5). */
@@ -140,17 +263,76 @@ export function sampleBilinear(img: FImage, y: number, x: number, c: number, bor
   return (1 - fy) * ((1 - fx) * p(ya, xa) + fx * p(ya, xb)) + fy * ((1 - fx) * p(yb, xa) + fx * p(yb, xb))
 }
 
+/** sampleBilinear of every channel at (y, x), written to out[o], out[o + 1], ... */
+export function sampleBilinearInto(img: FImage, y: number, x: number, border: Border, out: Float32Array | Float64Array, o: number): void {
+  const { width: W, height: H, channels: C, data } = img
+  const y0 = Math.floor(y)
+  const x0 = Math.floor(x)
+  const fy = y - y0
+  const fx = x - x0
+  const ra = border(y0, H) * W
+  const rb = border(y0 + 1, H) * W
+  const xa = border(x0, W)
+  const xb = border(x0 + 1, W)
+  const pa = (ra + xa) * C
+  const pb = (ra + xb) * C
+  const qa = (rb + xa) * C
+  const qb = (rb + xb) * C
+  for (let c = 0; c < C; c++) out[o + c] = (1 - fy) * ((1 - fx) * data[pa + c] + fx * data[pb + c]) + fy * ((1 - fx) * data[qa + c] + fx * data[qb + c])
+}
+
+/**
+ * Bilinear sampling positions along one axis: output i reads input coordinate (i + offset) * scale, i.e. the
+ * neighbours a[i], b[i] (already passed through `border`) with weight f[i] on b[i]; as sampleBilinear.
+ */
+function linearAxis(count: number, offset: number, scale: number, n: number, border: Border): { a: Int32Array; b: Int32Array; f: Float64Array } {
+  const a = new Int32Array(count)
+  const b = new Int32Array(count)
+  const f = new Float64Array(count)
+  for (let i = 0; i < count; i++) {
+    const v = (i + offset) * scale
+    const v0 = Math.floor(v)
+    f[i] = v - v0
+    a[i] = border(v0, n)
+    b[i] = border(v0 + 1, n)
+  }
+  return { a, b, f }
+}
+
+/** Separable bilinear resampling: out(y, x) reads img at rows (ay, by, fy) and columns (ax, bx, fx). */
+function resampleSeparable(img: FImage, ys: ReturnType<typeof linearAxis>, xs: ReturnType<typeof linearAxis>, rowOffset = 0, colOffset = 0): FImage {
+  const { width: W, channels: C, data } = img
+  const oh = ys.a.length
+  const ow = xs.a.length
+  const out = fimage(ow, oh, C)
+  for (let y = 0; y < oh; y++) {
+    const fy = ys.f[y]
+    const ra = (ys.a[y] + rowOffset) * W
+    const rb = (ys.b[y] + rowOffset) * W
+    for (let x = 0; x < ow; x++) {
+      const fx = xs.f[x]
+      const xa = xs.a[x] + colOffset
+      const xb = xs.b[x] + colOffset
+      const pa = (ra + xa) * C
+      const pb = (ra + xb) * C
+      const qa = (rb + xa) * C
+      const qb = (rb + xb) * C
+      const o = (y * ow + x) * C
+      for (let c = 0; c < C; c++) {
+        out.data[o + c] = (1 - fy) * ((1 - fx) * data[pa + c] + fx * data[pb + c]) + fy * ((1 - fx) * data[qa + c] + fx * data[qb + c])
+      }
+    }
+  }
+  return out
+}
+
 /** scipy.ndimage.zoom(order=1) of the rows and columns (channels untouched); output size round(n * z). */
 export function zoomBilinear(img: FImage, zy: number, zx: number): FImage {
   const oh = Math.round(img.height * zy)
   const ow = Math.round(img.width * zx)
-  const out = fimage(ow, oh, img.channels)
   const sy = oh > 1 ? (img.height - 1) / (oh - 1) : 0
   const sx = ow > 1 ? (img.width - 1) / (ow - 1) : 0
-  for (let y = 0; y < oh; y++)
-    for (let x = 0; x < ow; x++)
-      for (let c = 0; c < img.channels; c++) out.data[(y * ow + x) * img.channels + c] = sampleBilinear(img, y * sy, x * sx, c, nearest)
-  return out
+  return resampleSeparable(img, linearAxis(oh, 0, sy, img.height, nearest), linearAxis(ow, 0, sx, img.width, nearest))
 }
 
 /** Crop [top, top + h) x [left, left + w). */
@@ -163,16 +345,21 @@ export function crop(img: FImage, top: number, left: number, h: number, w: numbe
   return out
 }
 
-/** The reference's clipped_zoom: centre crop of ceil(n / z), zoom by z, trim back to n (per axis). */
+/**
+ * The reference's clipped_zoom: centre crop of ceil(n / z), zoom by z, trim back to n (per axis); computed
+ * directly on the output grid (same samples as crop + zoomBilinear + crop, without the full zoomed image).
+ */
 export function clippedZoom(img: FImage, z: number): FImage {
-  const ch = Math.ceil(img.height / z)
-  const cw = Math.ceil(img.width / z)
-  const top = Math.floor((img.height - ch) / 2)
-  const left = Math.floor((img.width - cw) / 2)
-  const zoomed = zoomBilinear(crop(img, top, left, ch, cw), z, z)
-  const ty = Math.floor((zoomed.height - img.height) / 2)
-  const tx = Math.floor((zoomed.width - img.width) / 2)
-  return crop(zoomed, ty, tx, img.height, img.width)
+  const axis = (n: number): { start: number; taps: ReturnType<typeof linearAxis> } => {
+    const cn = Math.ceil(n / z)
+    const start = Math.floor((n - cn) / 2)
+    const on = Math.round(cn * z)
+    const scale = on > 1 ? (cn - 1) / (on - 1) : 0
+    return { start, taps: linearAxis(n, Math.floor((on - n) / 2), scale, cn, nearest) }
+  }
+  const ys = axis(img.height)
+  const xs = axis(img.width)
+  return resampleSeparable(img, ys.taps, xs.taps, ys.start, xs.start)
 }
 
 /**
@@ -187,17 +374,10 @@ export function motionBlur(img: FImage, radius: number, sigma: number, angle: nu
   const px = width * Math.sin((angle * Math.PI) / 180)
   const py = width * Math.cos((angle * Math.PI) / 180)
   const hyp = Math.hypot(px, py)
-  const ox = Array.from({ length: width }, (_, i) => Math.round((i * py) / hyp))
-  const oy = Array.from({ length: width }, (_, i) => Math.round((i * px) / hyp))
-  const { width: W, height: H, channels: C, data } = img
-  const out = fimage(W, H, C)
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
-      for (let c = 0; c < C; c++) {
-        let v = 0
-        for (let i = 0; i < width; i++) v += k[i] * data[(nearest(y + oy[i], H) * W + nearest(x + ox[i], W)) * C + c]
-        out.data[(y * W + x) * C + c] = v / s
-      }
+  const taps = Array.from({ length: width }, (_, i) => ({ dy: Math.round((i * px) / hyp), dx: Math.round((i * py) / hyp), w: k[i] }))
+  const acc = shiftedSum(img, taps, nearest)
+  const out = fimage(img.width, img.height, img.channels)
+  for (let i = 0; i < acc.length; i++) out.data[i] = acc[i] / s
   return out
 }
 
@@ -275,7 +455,8 @@ export function plasmaFractal(mapsize: number, wibbledecay: number, rng: Rng): F
     const half = step / 2
     // squares
     const { k, a: corner } = get(0, 0)
-    let sq = corner.map((v, i) => v + roll(corner, k, -1, 0)[i])
+    const cornerR0 = roll(corner, k, -1, 0)
+    let sq = corner.map((v, i) => v + cornerR0[i])
     const sqr = roll(sq, k, -1, 1)
     sq = sq.map((v, i) => v + sqr[i])
     set(half, half, k, sq)
@@ -325,7 +506,7 @@ export function warpAffine(img: FImage, M: number[]): FImage {
     for (let x = 0; x < img.width; x++) {
       const sx = ia * (x - tx) + ib * (y - ty)
       const sy = ic * (x - tx) + id * (y - ty)
-      for (let ch = 0; ch < img.channels; ch++) out.data[(y * img.width + x) * img.channels + ch] = sampleBilinear(img, sy, sx, ch, reflect101)
+      sampleBilinearInto(img, sy, sx, reflect101, out.data, (y * img.width + x) * img.channels)
     }
   return out
 }
