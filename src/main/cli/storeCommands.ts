@@ -10,6 +10,7 @@ import type { Command } from './commands'
 import { out, parse, pct, progressBar, required, runIdArg } from './args'
 import { applyHeadProbe, resolveExperiment, sweepsDaft, type ExperimentFile, type RunSummary } from '../../shared/experiments'
 import { headProbeLines } from '../../shared/headProbe'
+import type { ExperimentSpec } from '../../shared/experiments'
 import { healthLines } from '../../shared/health'
 import { compareRuns, comparisonCsv } from '../../shared/compare'
 import type { ComparisonTable } from '../../shared/types'
@@ -73,6 +74,11 @@ export function formatTable(t: ComparisonTable): string {
   ].join('\n')
 }
 
+/** The head rates of the spec's zero-head recipes that train (DAFT and its ablations). */
+function zeroHeadRates(spec: ExperimentSpec): number[] {
+  return [...new Set(spec.methods.filter((m) => m.headInit === 'zero' && m.trainBackbone).map((m) => m.lr.head))]
+}
+
 const RUN_USAGE = 'run FILE.(yaml|json) [--data-dir DIR] [--json]'
 export const runCommand: Command = {
   summary: 'run an experiment or sweep file; prints the comparison table',
@@ -111,6 +117,17 @@ export const runCommand: Command = {
         const { result, grid } = await probeHeadLrService(app.engine, dataDir, spec)
         spec = applyHeadProbe(spec, result, grid)
         if (!json) process.stderr.write(headProbeLines(result, grid, spec.sweep?.daftHeadLrMode ?? 'paper').join('\n') + '\n')
+      } else if (zeroHeadRates(spec).length) {
+        // single runs with a zero head (DAFT and its ablations): warn before training when their eta_w blows up
+        await app.engineReady
+        const { result } = await probeHeadLrService(app.engine, dataDir, spec, zeroHeadRates(spec))
+        const bad = result.points.filter((p) => p.blowup)
+        if (!json && bad.length) {
+          process.stderr.write(
+            `warning: on this model's features (mean squared norm ${result.meanSqFeatureNorm.toFixed(1)}) a zero head trained alone blows up at eta_w ${bad.map((p) => p.lr).join(', ')} ` +
+              `(loss ${bad.map((p) => p.finalLoss.toFixed(2)).join(', ')} after ${result.steps} steps, start ln ${result.numClasses} = ${result.startLoss.toFixed(2)}): lower lr.head, or sweep it with sweep.daftHeadLr: extended\n`,
+          )
+        }
       }
       const { experimentId, runIds } = createExperimentService(app.db, ensureDemoProject(app.db), spec)
       if (!json) process.stderr.write(`experiment #${experimentId} '${spec.name}': ${runIds.length} runs queued\n`)
@@ -285,18 +302,18 @@ export const robustnessCommand: Command = {
   },
 }
 
-const EXPORT_USAGE = 'export RUN --out PATH [--format safetensors|tfjs] [--initial] [--data-dir DIR] [--json]'
+const EXPORT_USAGE = 'export RUN --out PATH [--format safetensors|tfjs] [--initial] [--overwrite] [--data-dir DIR] [--json]'
 export const exportCommand: Command = {
-  summary: 'write a run\'s model as safetensors (PyTorch keys) or a TF.js layers model',
+  summary: 'write a run\'s model as safetensors (PyTorch keys) or a TF.js layers model (an existing PATH only with --overwrite)',
   usage: EXPORT_USAGE,
   async run(args) {
-    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, initial: { type: 'boolean' } }, EXPORT_USAGE)
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, initial: { type: 'boolean' }, overwrite: { type: 'boolean' } }, EXPORT_USAGE)
     const runId = runIdArg(positionals, EXPORT_USAGE)
     const format = (values.format ?? 'safetensors') as 'safetensors' | 'tfjs'
     const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
     try {
       await app.engineReady
-      const r = await app.services['runs.export']({ runId, format, which: values.initial ? 'initial' : 'final', out: required(values, 'out', EXPORT_USAGE) })
+      const r = await app.services['runs.export']({ runId, format, which: values.initial ? 'initial' : 'final', out: required(values, 'out', EXPORT_USAGE), overwrite: !!values.overwrite })
       out(!!values.json, r, () => `run #${runId}: wrote ${r.format} (${r.arch}) to ${r.out}`)
       return 0
     } finally {

@@ -117,8 +117,8 @@ export function listExperiments(db: Db, projectId: number): { id: number; name: 
 }
 
 /** DAFT's head-rate probe for a spec (engine work), and the grid it implies. */
-export async function probeHeadLrService(engine: EngineHost, dataDir: string, spec: ExperimentSpec): Promise<{ result: HeadProbeResult; grid: HeadLrGrid }> {
+export async function probeHeadLrService(engine: EngineHost, dataDir: string, spec: ExperimentSpec, lrs?: number[]): Promise<{ result: HeadProbeResult; grid: HeadLrGrid }> {
   if (!spec?.model?.path || !spec.data?.id?.root) throw new ApiError('bad_request', 'spec: model.path and data.id.root are required')
-  const result = await engine.request('sweep.headProbe', { spec, cacheDir: join(dataDir, 'cache') })
+  const result = await engine.request('sweep.headProbe', { spec, cacheDir: join(dataDir, 'cache'), ...(lrs ? { lrs } : {}) })
   return { result, grid: extendedHeadGrid(result) }
 }
