@@ -5,7 +5,8 @@
  * features) the larger values blow up. The probe (engine/methods/headProbe.ts) measures it: the head alone,
  * zero-initialised, trained with SGD (momentum 0.9, the recipe's batch size) on the model's frozen
  * eval-mode features of the ID training images, for each eta_w; a value "blows up" when the loss becomes
- * non-finite or ends above the zero head's starting loss ln K. BN conversion leaves the eval-mode features
+ * non-finite, ends above the zero head's starting loss ln K, or overshoots past 2 ln K on the way (in a real
+ * run the overshoot's gradient reaches the backbone). BN conversion leaves the eval-mode features
  * unchanged, so the features are those DAFT's head first sees.
  *
  * The extended grid (a documented deviation from the paper, used only when asked for with
@@ -24,6 +25,7 @@ export interface HeadProbePoint {
   lr: number
   /** mean loss over the last quarter of the probe's steps */
   finalLoss: number
+  /** the highest batch loss on the way */
   maxLoss: number
   blowup: boolean
 }
@@ -96,7 +98,8 @@ export type HeadLrMode = 'paper' | 'extended'
 
 /** The probe's result as lines for the CLI and the sweep form. */
 export function headProbeLines(r: HeadProbeResult, g: HeadLrGrid, mode: HeadLrMode): string[] {
-  const pts = r.points.map((p) => `${p.lr}: ${p.blowup ? 'BLOWS UP' : 'ok'} (loss ${Number.isFinite(p.finalLoss) ? p.finalLoss.toFixed(3) : String(p.finalLoss)})`)
+  const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x))
+  const pts = r.points.map((p) => `${p.lr}: ${p.blowup ? 'BLOWS UP' : 'ok'} (loss ${f(p.finalLoss)}, peak ${f(p.maxLoss)})`)
   const lines = [
     `DAFT head-rate probe on ${r.images} training images (${r.featureDim} features, mean squared norm ${r.meanSqFeatureNorm.toFixed(1)}; zero head, SGD momentum 0.9, batch ${r.batchSize}, ${r.steps} steps; start loss ln ${r.numClasses} = ${r.startLoss.toFixed(3)}):`,
     `  eta_w ${pts.join(', ')}`,

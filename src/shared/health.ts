@@ -100,9 +100,10 @@ function movingAverage(xs: number[], w: number): number[] {
 export function lossBlowup(losses: number[], numClasses: number): { severity: HealthSeverity; baseline: number; peak: number; step: number; window: number } | null {
   const finite = losses.filter((l) => Number.isFinite(l))
   if (finite.length < 8) return null
-  // the start: the first 3 steps (a blow-up can begin at step 2, as LP-FT from a confident LP head)
+  // the start: the lowest of the first 3 steps (a blow-up can begin at step 2: LP-FT from a confident LP head,
+  // a zero head whose first update overshoots)
   const first = Math.min(3, Math.floor(finite.length / 4))
-  const baseline = finite.slice(0, first).reduce((s, x) => s + x, 0) / first
+  const baseline = Math.min(...finite.slice(0, first))
   const w = Math.max(3, Math.min(20, Math.round(finite.length / 20)))
   const smooth = movingAverage(finite.slice(first), w)
   let peak = -Infinity

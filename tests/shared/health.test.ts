@@ -39,6 +39,11 @@ describe('run health', () => {
     expect(hasHealthError(h)).toBe(true)
   })
 
+  it('a zero head that overshoots at its first update is caught although the blow-up starts at step 2', () => {
+    const losses = [Math.log(10), 14.1, 15.9, 25, 40, 71.9, 60, 50, 44, 30, 28, 26]
+    expect(lossBlowup(losses, 10)).toMatchObject({ severity: 'error', baseline: Math.log(10) })
+  })
+
   it('LP-FT drifting from its LP head to chance-level loss: a warning that points at the LP-FT learning rate', () => {
     const rng = new Rng(3, 'x')
     const losses = [0.1, 0.56, 0.95, 2.15, ...Array.from({ length: 60 }, () => Math.log(7) + rng.normal(0, 0.05))]
