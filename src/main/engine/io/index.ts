@@ -6,9 +6,10 @@
  *   u64 length + '{'      -> safetensors
  *   JSON with modelTopology / a folder with model.json -> TF.js layers model
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { closeSync, statSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { normalizeStateDict } from './keymap'
+import { fileKind, openRegularFile, readAtMost, readRegularFile } from './limits'
 import { encodeSafetensors, looksLikeSafetensors, readSafetensors } from './safetensors'
 import { looksLikeTfjsModelJson, readTfjsLayers } from './tfjsLayers'
 import { readTorchLegacy } from './torchLegacy'
@@ -20,12 +21,11 @@ export type { HostDType, HostTensor, LoadedCheckpoint, StateDict, CheckpointForm
 export { matchKeys, normalizeStateDict } from './keymap'
 export { readSafetensors, encodeSafetensors } from './safetensors'
 
+/** The first bytes of a regular file (FIFOs, devices and sockets are refused, never opened blocking). */
 function readHead(path: string, n: number): Uint8Array {
-  const fd = openSync(path, 'r')
+  const { fd } = openRegularFile(path, { what: 'checkpoint' })
   try {
-    const b = Buffer.alloc(n)
-    const got = readSync(fd, b, 0, n, 0)
-    return b.subarray(0, got)
+    return readAtMost(fd, n)
   } finally {
     closeSync(fd)
   }
@@ -54,12 +54,13 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
     } catch {
       throw new CheckpointError(path, 'file not found')
     }
+    if (!st.isDirectory() && !st.isFile()) throw new CheckpointError(path, `not a regular file or folder (${fileKind(st)})`)
     if (!st.isDirectory() && st.size === 0) throw new CheckpointError(path, 'empty file (0 bytes)')
     const format = detectFormat(path)
     switch (format) {
       case 'torch-zip':
       case 'torch-legacy': {
-        const r = format === 'torch-zip' ? readTorchZip(path) : readTorchLegacy(path, readFileSync(path))
+        const r = format === 'torch-zip' ? readTorchZip(path) : readTorchLegacy(path, readRegularFile(path, { what: 'checkpoint' }))
         const n = normalizeStateDict(r.raw, path)
         return { path, format, stateDict: n.stateDict, meta: n.meta, notes: [...r.notes, ...n.notes] }
       }

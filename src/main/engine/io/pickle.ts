@@ -7,7 +7,14 @@
  * Python values map to: None -> null, bool -> boolean, int -> number (bigint beyond 2^53),
  * float -> number, str -> string, bytes -> Uint8Array, list/tuple -> array, dict -> Map, set -> Set,
  * tensors -> TorchTensorRef (lazy: storages are read by the caller after unpickling).
+ *
+ * Budget: memo references (BINGET, DUP) share objects and never copy them; every value put into a
+ * container and every element an allow-listed callable copies (OrderedDict items, torch.Size, tensor
+ * sizes, _codecs.encode) is counted, as is every new container, and a pickle that builds more than
+ * LIMITS.pickleValuesPerByte values per byte of the file (+ LIMITS.pickleValuesSlack, at most
+ * LIMITS.pickleMaxValues) is refused, so shared references cannot multiply a small file into a large allocation.
  */
+import { LIMITS, describe } from './limits'
 import { CheckpointError, type HostDType } from './types'
 
 /** A storage reference returned by persistent_load (BINPERSID). */
@@ -53,7 +60,9 @@ const STORAGE_DTYPES: Record<string, HostDType> = {
 }
 
 const MARK = Symbol('mark')
-type Callable = (args: unknown[]) => unknown
+/** Counts the values a callable copies (see the budget above). */
+type Charge = (n: number) => void
+type Callable = (args: unknown[], charge: Charge) => unknown
 interface PyCallable { kind: 'callable'; name: string; call: Callable; build?: (obj: unknown, state: unknown) => unknown }
 
 const asInt = (v: unknown, what: string): number => {
@@ -67,9 +76,14 @@ const intList = (v: unknown, what: string): number[] => {
 }
 const isStorage = (v: unknown): v is StorageRef => typeof v === 'object' && v !== null && (v as StorageRef).kind === 'storage'
 
-function rebuildTensor(args: unknown[]): TorchTensorRef {
+const lengthOf = (v: unknown): number =>
+  Array.isArray(v) || typeof v === 'string' ? v.length : v instanceof Map || v instanceof Set ? v.size : v instanceof Uint8Array ? v.length : 1
+
+function rebuildTensor(args: unknown[], charge: Charge): TorchTensorRef {
   const [storage, offset, size, stride] = args
   if (!isStorage(storage)) throw new Error('_rebuild_tensor got something that is not a storage')
+  charge(lengthOf(size) + lengthOf(stride))
+  if (lengthOf(size) > LIMITS.maxRank) throw new Error(`tensor of rank ${lengthOf(size)} (at most ${LIMITS.maxRank})`)
   return { kind: 'tensor', storage, offset: asInt(offset, 'storage_offset'), size: intList(size, 'size'), stride: intList(stride, 'stride') }
 }
 
@@ -97,9 +111,15 @@ function allowed(module: string, name: string): PyCallable | StorageType | undef
   if (module === 'torch' && name in STORAGE_DTYPES) return { kind: 'storage-type', dtype: STORAGE_DTYPES[name], name: full }
   switch (full) {
     case 'collections.OrderedDict':
-      return fn((args) => {
+      return fn((args, charge) => {
         const m = new Map<unknown, unknown>()
-        if (args.length > 0 && Array.isArray(args[0])) for (const kv of args[0] as unknown[][]) m.set(kv[0], kv[1])
+        if (args.length > 0 && Array.isArray(args[0])) {
+          charge(args[0].length)
+          for (const kv of args[0] as unknown[]) {
+            if (!Array.isArray(kv)) throw new Error('OrderedDict item is not a pair')
+            m.set(kv[0], kv[1])
+          }
+        }
         return m
       }, (obj) => obj) // BUILD state of an OrderedDict is its __dict__ (torch: `_metadata` versions), not items
     case 'torch._utils._rebuild_tensor':
@@ -109,12 +129,19 @@ function allowed(module: string, name: string): PyCallable | StorageType | undef
     case 'torch._utils._rebuild_parameter_with_state':
       return fn((args) => args[0])
     case 'torch.Size':
-      return fn((args) => (args.length ? [...(args[0] as unknown[])] : []))
+      return fn((args, charge) => {
+        if (!args.length) return []
+        if (!Array.isArray(args[0])) throw new Error('torch.Size of something that is not a tuple')
+        charge(args[0].length)
+        return [...args[0]]
+      })
     case '_codecs.encode':
       // protocol-2 pickles encode bytes as _codecs.encode(str, 'latin1')
-      return fn((args) => {
-        const s = String(args[0])
-        const enc = String(args[1] ?? 'utf-8').toLowerCase()
+      return fn((args, charge) => {
+        if (typeof args[0] !== 'string') throw new Error('_codecs.encode of something that is not a string')
+        const s = args[0]
+        charge(s.length)
+        const enc = (typeof args[1] === 'string' ? args[1] : 'utf-8').toLowerCase()
         if (enc === 'latin1' || enc === 'latin-1' || enc === 'iso-8859-1') return Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff)
         return new TextEncoder().encode(s)
       })
@@ -122,7 +149,7 @@ function allowed(module: string, name: string): PyCallable | StorageType | undef
     case 'numpy._core.multiarray.scalar':
       return fn(numpyScalar)
     case 'numpy.dtype':
-      return fn((args): NumpyDType => ({ kind: 'numpy-dtype', code: String(args[0]), little: true }), (obj, state) => {
+      return fn((args): NumpyDType => ({ kind: 'numpy-dtype', code: describe(args[0], 16), little: true }), (obj, state) => {
         if (Array.isArray(state) && state[1] === '>') (obj as NumpyDType).little = false
         return obj
       })
@@ -178,8 +205,12 @@ function decodeLong(b: Uint8Array): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
 }
 
+/** Longest integer a pickle may hold (decoding is quadratic in the length; torch's magic number has 10 bytes). */
+const MAX_INT_BYTES = 1024
+
 function parseTextInt(s: string): number | bigint | boolean {
   const t = s.trim().replace(/L$/, '')
+  if (t.length > 2.5 * MAX_INT_BYTES) throw new Error(`integer of ${t.length} digits (at most ${2.5 * MAX_INT_BYTES})`)
   if (t === '01') return true
   if (t === '00') return false
   const v = BigInt(t)
@@ -187,7 +218,7 @@ function parseTextInt(s: string): number | bigint | boolean {
 }
 
 function refuse(file: string, module: string, name: string): never {
-  throw new CheckpointError(file, `refused to load: the pickle references ${module}.${name}, which a state dict never needs; nothing was executed`)
+  throw new CheckpointError(file, `refused to load: the pickle references ${describe(module, 200)}.${describe(name, 200)}, which a state dict never needs; nothing was executed`)
 }
 
 /** Unpickle one pickle starting at `offset`; returns the value and the position after STOP. */
@@ -197,6 +228,14 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
   let stack: unknown[] = []
   const metastack: unknown[][] = []
   const memo = new Map<number, unknown>()
+  const maxValues = Math.min(LIMITS.pickleMaxValues, LIMITS.pickleValuesPerByte * buf.length + LIMITS.pickleValuesSlack)
+  let values = 0
+  const charge: Charge = (n) => {
+    values += n
+    if (values > maxValues) {
+      throw new CheckpointError(file, `refused to load: the pickle builds more than ${maxValues} values (references and copies counted) from a ${buf.length}-byte file; nothing was executed`)
+    }
+  }
 
   const pop = (): unknown => {
     if (stack.length === 0) throw new Error('stack underflow')
@@ -205,6 +244,7 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
   const popMark = (): unknown[] => {
     const items = stack
     stack = metastack.pop() ?? (() => { throw new Error('MARK missing') })()
+    charge(items.length)
     return items
   }
   const top = (): unknown => {
@@ -215,7 +255,8 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
   const call = (f: unknown, args: unknown, op: string): unknown => {
     if (typeof f !== 'object' || f === null || (f as PyCallable).kind !== 'callable') throw new Error(`${op} on a non-callable`)
     if (!Array.isArray(args)) throw new Error(`${op} arguments are not a tuple`)
-    const out = (f as PyCallable).call(args)
+    charge(1)
+    const out = (f as PyCallable).call(args, charge)
     const build = (f as PyCallable).build
     if (build && typeof out === 'object' && out !== null) buildFor.set(out, build)
     return out
@@ -226,7 +267,7 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
     for (let i = 0; i < items.length; i += 2) d.set(items[i], items[i + 1])
   }
   const append = (l: unknown, items: unknown[]): void => {
-    if (Array.isArray(l)) l.push(...items)
+    if (Array.isArray(l)) for (const x of items) l.push(x)
     else if (l instanceof Set) for (const x of items) l.add(x)
     else throw new Error('APPEND(S) on a non-list')
   }
@@ -248,7 +289,7 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
         case 0x28: metastack.push(stack); stack = []; break // MARK
         case 0x30: pop(); break // POP
         case 0x31: popMark(); break // POP_MARK
-        case 0x32: stack.push(top()); break // DUP
+        case 0x32: charge(1); stack.push(top()); break // DUP
         case 0x4e: stack.push(null); break // NONE
         case 0x88: stack.push(true); break // NEWTRUE
         case 0x89: stack.push(false); break // NEWFALSE
@@ -256,7 +297,13 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
         case 0x4b: stack.push(r.u8()); break // BININT1
         case 0x4d: stack.push(r.u16()); break // BININT2
         case 0x8a: stack.push(decodeLong(r.bytes(r.u8()))); break // LONG1
-        case 0x8b: { const n = r.i32(); if (n < 0) throw new Error('negative LONG4 length'); stack.push(decodeLong(r.bytes(n))); break }
+        case 0x8b: { // LONG4
+          const n = r.i32()
+          if (n < 0) throw new Error('negative LONG4 length')
+          if (n > MAX_INT_BYTES) throw new Error(`integer of ${n} bytes (at most ${MAX_INT_BYTES})`)
+          stack.push(decodeLong(r.bytes(n)))
+          break
+        }
         case 0x49: stack.push(parseTextInt(r.line())); break // INT
         case 0x4c: stack.push(parseTextInt(r.line())); break // LONG
         case 0x46: stack.push(parseFloat(r.line())); break // FLOAT
@@ -272,21 +319,21 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
         case 0x43: stack.push(r.bytes(r.u8()).slice()); break // SHORT_BINBYTES
         case 0x8e: stack.push(r.bytes(r.u64()).slice()); break // BINBYTES8
         case 0x96: stack.push(r.bytes(r.u64()).slice()); break // BYTEARRAY8
-        case 0x7d: stack.push(new Map()); break // EMPTY_DICT
+        case 0x7d: charge(1); stack.push(new Map()); break // EMPTY_DICT
         case 0x64: { const d = new Map(); setItems(d, popMark()); stack.push(d); break } // DICT
-        case 0x5d: stack.push([]); break // EMPTY_LIST
+        case 0x5d: charge(1); stack.push([]); break // EMPTY_LIST
         case 0x6c: { const items = popMark(); stack.push(items); break } // LIST
-        case 0x29: stack.push([]); break // EMPTY_TUPLE
+        case 0x29: charge(1); stack.push([]); break // EMPTY_TUPLE
         case 0x74: { const items = popMark(); stack.push(items); break } // TUPLE
-        case 0x85: stack.push([pop()]); break // TUPLE1
-        case 0x86: { const b = pop(); const a = pop(); stack.push([a, b]); break } // TUPLE2
-        case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push([a, b, c]); break } // TUPLE3
-        case 0x8f: stack.push(new Set()); break // EMPTY_SET
+        case 0x85: charge(1); stack.push([pop()]); break // TUPLE1
+        case 0x86: { charge(2); const b = pop(); const a = pop(); stack.push([a, b]); break } // TUPLE2
+        case 0x87: { charge(3); const c = pop(); const b = pop(); const a = pop(); stack.push([a, b, c]); break } // TUPLE3
+        case 0x8f: charge(1); stack.push(new Set()); break // EMPTY_SET
         case 0x90: { const items = popMark(); append(top(), items); break } // ADDITEMS
         case 0x91: { const items = popMark(); stack.push(new Set(items)); break } // FROZENSET
-        case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break } // SETITEM
+        case 0x73: { charge(2); const v = pop(); const k = pop(); setItems(top(), [k, v]); break } // SETITEM
         case 0x75: { const items = popMark(); setItems(top(), items); break } // SETITEMS
-        case 0x61: { const v = pop(); append(top(), [v]); break } // APPEND
+        case 0x61: { charge(1); const v = pop(); append(top(), [v]); break } // APPEND
         case 0x65: { const items = popMark(); append(top(), items); break } // APPENDS
         case 0x71: memo.set(r.u8(), top()); break // BINPUT
         case 0x72: memo.set(r.u32(), top()); break // LONG_BINPUT
@@ -295,11 +342,17 @@ export function unpickle(buf: Uint8Array, opts: UnpickleOptions): { value: unkno
         case 0x68: case 0x6a: case 0x67: { // BINGET, LONG_BINGET, GET
           const k = op === 0x68 ? r.u8() : op === 0x6a ? r.u32() : Number(r.line())
           if (!memo.has(k)) throw new Error(`memo key ${k} missing`)
+          charge(1)
           stack.push(memo.get(k))
           break
         }
         case 0x63: { const module = r.line(); const name = r.line(); stack.push(resolve(module, name)); break } // GLOBAL
-        case 0x93: { const name = pop(); const module = pop(); stack.push(resolve(String(module), String(name))); break } // STACK_GLOBAL
+        case 0x93: { // STACK_GLOBAL
+          const name = pop(); const module = pop()
+          if (typeof module !== 'string' || typeof name !== 'string') throw new Error(`STACK_GLOBAL of ${describe(module)}.${describe(name)}, not two strings`)
+          stack.push(resolve(module, name))
+          break
+        }
         case 0x69: { // INST
           const module = r.line(); const name = r.line()
           const cls = resolve(module, name)

@@ -2,8 +2,13 @@
  * safetensors: u64 LE header length N, N bytes of JSON
  * `{ "<name>": { "dtype": "F32", "shape": [..], "data_offsets": [begin, end] }, "__metadata__": { str: str } }`
  * (offsets relative to the byte after the header), then the little-endian tensor bytes.
+ * As in the reference implementation, the tensors' byte ranges must tile the data section exactly: sorted by
+ * offset they start at 0, each begins where the previous one ends (no overlap, no gap) and the last one ends
+ * at the end of the file, each holding dtype size x shape bytes. So every byte is read once, and a small file
+ * cannot describe large tensors by pointing many entries at the same bytes.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
+import { readRegularFile, shapeNumel, shapeProblem } from './limits'
 import { ELEMENT_SIZE, floatToBFloat16, floatToHalf, readStrided } from './storage'
 import { CheckpointError, type HostDType, type HostTensor, type StateDict } from './types'
 
@@ -28,7 +33,7 @@ export function looksLikeSafetensors(head: Uint8Array, fileSize: number): boolea
   return n > 1n && n <= BigInt(Math.min(MAX_HEADER, fileSize - 8)) && head[8] === 0x7b
 }
 
-export function readSafetensors(file: string, buf: Uint8Array = readFileSync(file)): SafetensorsRead {
+export function readSafetensors(file: string, buf: Uint8Array = readRegularFile(file)): SafetensorsRead {
   if (buf.length < 8) throw new CheckpointError(file, `truncated safetensors file: ${buf.length} bytes, the header length alone needs 8`)
   const n64 = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getBigUint64(0, true)
   if (n64 > BigInt(MAX_HEADER)) throw new CheckpointError(file, `safetensors header length ${n64} is implausibly large`)
@@ -58,23 +63,36 @@ export function readSafetensors(file: string, buf: Uint8Array = readFileSync(fil
     entries.push([name, info])
   }
   // tensors are stored in offset order; keep that order (it is the writer's order)
-  entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0])
+  entries.sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1])
   let clamped = 0
+  let expect = 0
+  let previous = ''
   for (const [name, info] of entries) {
     const dtype = TO_HOST[info.dtype]
     if (!dtype) throw new CheckpointError(file, `safetensors entry ${name} has unsupported dtype ${info.dtype}`)
+    const bad = shapeProblem(info.shape)
+    if (bad) throw new CheckpointError(file, `safetensors entry ${name}: ${bad}`)
     const [begin, end] = info.data_offsets
-    const numel = info.shape.reduce((a, b) => a * b, 1)
-    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end < begin || end > data.length) {
+    const numel = shapeNumel(info.shape)
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || end > data.length) {
       throw new CheckpointError(file, `tensor data out of range: ${name} has data_offsets [${begin}, ${end}] but the data section holds ${data.length} bytes`)
     }
     if (end - begin !== numel * ELEMENT_SIZE[dtype]) {
       throw new CheckpointError(file, `safetensors entry ${name}: ${end - begin} bytes do not fit shape ${JSON.stringify(info.shape)} of ${info.dtype}`)
     }
-    const stride = info.shape.map((_, i) => info.shape.slice(i + 1).reduce((a, b) => a * b, 1))
+    if (begin < expect) {
+      throw new CheckpointError(file, `safetensors entries '${previous}' and '${name}' overlap (${name} has data_offsets [${begin}, ${end}], the previous entry ends at ${expect}): each tensor must have bytes of its own`)
+    }
+    if (begin > expect) throw new CheckpointError(file, `safetensors entry ${name} starts at byte ${begin} of the data section, leaving a gap after byte ${expect}`)
+    expect = end
+    previous = name
+    const stride = info.shape.map((_, i) => shapeNumel(info.shape.slice(i + 1)))
     const r = readStrided(data.subarray(begin, end), { dtype, offset: 0, size: info.shape, stride }, file, name)
     if (r.clamped) clamped++
     stateDict.set(name, r.tensor)
+  }
+  if (expect !== data.length) {
+    throw new CheckpointError(file, `safetensors data section holds ${data.length} bytes but the tensors cover only ${expect}: ${data.length - expect} trailing bytes`)
   }
   if (clamped) notes.push(`${clamped} int64 tensor(s) held values beyond the int32 range; clamped`)
   return { stateDict, metadata, notes }

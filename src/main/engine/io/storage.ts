@@ -2,6 +2,7 @@
  * Raw storage bytes -> HostTensor: strided views made contiguous, float16/bfloat16/float64 -> Float32Array,
  * int64/int32/int16/int8 -> Int32Array (int64 clamped to the int32 range, counted), uint8/bool -> Uint8Array.
  */
+import { LIMITS, shapeNumel, shapeProblem } from './limits'
 import { CheckpointError, type HostDType, type HostTensor } from './types'
 
 export const ELEMENT_SIZE: Record<HostDType, number> = {
@@ -113,25 +114,49 @@ const isContiguous = (size: number[], stride: number[]): boolean => {
 }
 
 /**
+ * Check a strided view against a storage of `storageNumel` elements and return its element count:
+ * non-negative integer sizes, strides and offset, the rank and every dimension within LIMITS, the whole view
+ * inside the storage ("tensor data out of range"), and no more elements than the storage holds unless the
+ * view repeats elements (stride 0 / overlapping strides) within LIMITS.broadcastElements.
+ */
+export function checkView(spec: Pick<StridedSpec, 'offset' | 'size' | 'stride'>, storageNumel: number, file: string, name: string): number {
+  const { offset, size, stride } = spec
+  if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length) {
+    throw new CheckpointError(file, `tensor ${name}: size ${JSON.stringify(size)} and stride ${JSON.stringify(stride)} differ in rank`)
+  }
+  const isIndex = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0
+  if (!size.every(isIndex) || !stride.every(isIndex) || !isIndex(offset)) {
+    throw new CheckpointError(file, `tensor ${name}: negative or non-integer size/stride/offset (size ${JSON.stringify(size)}, stride ${JSON.stringify(stride)}, offset ${offset})`)
+  }
+  const bad = shapeProblem(size)
+  if (bad) throw new CheckpointError(file, `tensor ${name}: ${bad}`)
+  const n = shapeNumel(size)
+  if (n > 0) {
+    let maxIndex = offset
+    for (let d = 0; d < size.length; d++) maxIndex += (size[d] - 1) * stride[d]
+    if (!(maxIndex < storageNumel)) {
+      throw new CheckpointError(file, `tensor data out of range: ${name} (shape ${JSON.stringify(size)}, stride ${JSON.stringify(stride)}, offset ${offset}) needs element ${maxIndex} of a storage holding ${storageNumel}`)
+    }
+  }
+  if (n > storageNumel && n > LIMITS.broadcastElements) {
+    const zero = stride.some((s, d) => s === 0 && size[d] > 1)
+    throw new CheckpointError(file, `tensor '${name}' views ${n} elements of a storage of ${storageNumel} (stride ${JSON.stringify(stride)}${zero ? ', stride 0 repeats elements' : ', overlapping strides'}); a view may repeat storage elements only up to ${LIMITS.broadcastElements} elements`)
+  }
+  return n
+}
+
+/**
  * Read a (possibly strided) tensor out of storage bytes. `bytes` holds the whole storage
  * (numel = bytes.length / element size). Throws CheckpointError "tensor data out of range" when the
- * view reaches past the storage.
+ * view reaches past the storage, and refuses views that materialise more elements than the storage
+ * holds beyond a small broadcasting allowance (checkView).
  */
 export function readStrided(bytes: Uint8Array, spec: StridedSpec, file: string, name: string): TensorReadResult {
   const { dtype, offset, size, stride } = spec
   const le = spec.littleEndian ?? true
   const es = ELEMENT_SIZE[dtype]
   const storageNumel = Math.floor(bytes.length / es)
-  if (size.length !== stride.length) throw new CheckpointError(file, `tensor ${name}: size ${JSON.stringify(size)} and stride ${JSON.stringify(stride)} differ in rank`)
-  if (size.some((s) => !Number.isInteger(s) || s < 0) || stride.some((s) => !Number.isInteger(s) || s < 0) || offset < 0) {
-    throw new CheckpointError(file, `tensor ${name}: negative or non-integer size/stride/offset`)
-  }
-  const n = size.reduce((a, b) => a * b, 1)
-  let maxIndex = offset
-  for (let d = 0; d < size.length; d++) maxIndex += (size[d] - 1) * stride[d]
-  if (n > 0 && maxIndex >= storageNumel) {
-    throw new CheckpointError(file, `tensor data out of range: ${name} (shape ${JSON.stringify(size)}, offset ${offset}) needs element ${maxIndex} of a storage holding ${storageNumel}`)
-  }
+  const n = checkView(spec, storageNumel, file, name)
   const out = outputArray(dtype, n)
   const clamped = { n: 0 }
   const contiguous = isContiguous(size, stride)

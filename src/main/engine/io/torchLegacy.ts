@@ -46,7 +46,9 @@ export function readTorchLegacy(file: string, buf: Uint8Array): TorchRead {
   if (!Array.isArray(keys)) throw new CheckpointError(file, 'malformed legacy checkpoint: storage key list missing')
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const storages = new Map<string, Uint8Array>()
+  let storageElements = 0
   for (const k of keys) {
+    if (typeof k !== 'string' && typeof k !== 'number') throw new CheckpointError(file, 'malformed legacy checkpoint: a storage key is not a string')
     const key = String(k)
     const dtype = dtypes.get(key)
     if (!dtype) throw new CheckpointError(file, `malformed legacy checkpoint: storage ${key} is listed but no tensor uses it`)
@@ -57,11 +59,13 @@ export function readTorchLegacy(file: string, buf: Uint8Array): TorchRead {
     if (count < 0n || pos + nbytes > buf.length) {
       throw new CheckpointError(file, `truncated file: storage ${key} needs ${nbytes} bytes at offset ${pos} but the file has ${buf.length}`)
     }
+    if (storages.has(key)) throw new CheckpointError(file, `malformed legacy checkpoint: storage ${key} is listed twice`)
     storages.set(key, buf.subarray(pos, pos + nbytes))
+    storageElements += Number(count)
     pos += nbytes
   }
   const raw = materialize(main.value, {
-    file, littleEndian, notes,
+    file, littleEndian, notes, storageElements,
     storageBytes: (ref) => {
       const b = storages.get(ref.key)
       if (!b) throw new CheckpointError(file, `tensor data out of range: storage ${ref.key} is not in the file's storage list`)

@@ -4,6 +4,7 @@
  * The prefix folder name is whatever torch chose (`archive`, the file stem, ...).
  */
 import { unpickle } from './pickle'
+import { ELEMENT_SIZE } from './storage'
 import { materialize, storageFromPersistentId } from './torchCommon'
 import { CheckpointError } from './types'
 import { ZipReader } from './zip'
@@ -33,19 +34,31 @@ export function readTorchZip(file: string): TorchRead {
       if (!littleEndian) notes.push('storages are big-endian; byte-swapped on load')
     }
     let value: unknown
+    // element size of each storage the pickle references: the archive's storages bound the views' budget
+    const storageElementSize = new Map<string, number>()
     try {
-      value = unpickle(zip.readEntry(pklName), { file, persistentLoad: (pid) => storageFromPersistentId(file, pid) }).value
+      value = unpickle(zip.readEntry(pklName), {
+        file,
+        persistentLoad: (pid) => {
+          const ref = storageFromPersistentId(file, pid)
+          storageElementSize.set(ref.key, Math.min(storageElementSize.get(ref.key) ?? Infinity, ELEMENT_SIZE[ref.dtype]))
+          return ref
+        },
+      }).value
     } catch (e) {
       if (e instanceof CheckpointError && zip.entries.has(`${prefix}constants.pkl`) && /refused/.test(e.message)) {
         throw new CheckpointError(file, `${e.message.slice(file.length + 2)} (this looks like a TorchScript archive; save a state_dict instead)`)
       }
       throw e
     }
+    let storageElements = 0
+    for (const [key, es] of storageElementSize) storageElements += Math.floor((zip.entries.get(`${prefix}data/${key}`)?.size ?? 0) / es)
     const cache = new Map<string, Uint8Array>()
     const raw = materialize(value, {
       file,
       littleEndian,
       notes,
+      storageElements,
       storageBytes: (ref) => {
         let b = cache.get(ref.key)
         if (!b) {

@@ -3,9 +3,14 @@
  * stored and deflated entries (node:zlib). Entries are read on demand, so big archives are not loaded
  * whole. Torch writes stored entries with 64-byte-aligned data; the local header's own extra field
  * length is honoured for that reason.
+ * Budgets: only regular files are opened; the entries' data may not add up to more than the archive (no
+ * entries sharing bytes); every entry's declared uncompressed size is capped (LIMITS.maxFileBytes each,
+ * LIMITS.inflateRatio x the archive's size for all entries together), and inflating stops at the declared
+ * size, so a small archive cannot expand into a large allocation.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, readSync } from 'node:fs'
 import { inflateRawSync } from 'node:zlib'
+import { LIMITS, openRegularFile } from './limits'
 import { CheckpointError } from './types'
 
 export interface ZipEntry {
@@ -28,9 +33,10 @@ export class ZipReader {
   readonly fileSize: number
 
   constructor(readonly file: string) {
-    this.fd = openSync(file, 'r')
+    const { fd, size } = openRegularFile(file)
+    this.fd = fd
     try {
-      this.fileSize = fstatSync(this.fd).size
+      this.fileSize = size
       this.readCentralDirectory()
     } catch (e) {
       this.close()
@@ -83,6 +89,9 @@ export class ZipReader {
     }
     if (cdOffset + cdSize > this.fileSize) this.fail(`truncated zip archive: central directory at ${cdOffset}+${cdSize} lies past the end (${this.fileSize} bytes)`)
     const cd = this.read(cdOffset, cdSize)
+    const maxTotal = Math.min(LIMITS.maxFileBytes, this.fileSize * LIMITS.inflateRatio)
+    let total = 0
+    let stored = 0
     let p = 0
     for (let i = 0; i < count; i++) {
       if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG_CENTRAL) this.fail(`damaged zip central directory at entry ${i}`)
@@ -108,6 +117,15 @@ export class ZipReader {
         }
         e += 4 + len
       }
+      if (method === 0 && size !== compressedSize) this.fail(`damaged zip: stored entry ${name} declares ${size} bytes but holds ${compressedSize}`)
+      if (size > LIMITS.maxFileBytes) this.fail(`zip entry ${name} declares ${size} bytes uncompressed, more than the ${LIMITS.maxFileBytes} bytes allowed for one entry`)
+      total += size
+      stored += compressedSize
+      // entries whose data overlap (several directory entries naming the same bytes) would multiply them
+      if (stored > this.fileSize) this.fail(`zip entries hold ${stored} bytes of data in all (up to entry ${name}), more than the archive's ${this.fileSize} bytes: entries overlap`)
+      if (total > maxTotal) {
+        this.fail(`zip entries declare ${total} bytes uncompressed (entry ${name}: ${size} bytes from ${compressedSize} compressed), more than ${maxTotal} (${LIMITS.inflateRatio} x the archive's ${this.fileSize} bytes): refused as a zip bomb`)
+      }
       this.entries.set(name, { name, method, compressedSize, size, localHeaderOffset })
       p = eEnd + commentLen
     }
@@ -132,11 +150,15 @@ export class ZipReader {
     if (entry.method === 0) return raw
     if (entry.method === 8) {
       try {
-        const out = inflateRawSync(raw)
+        // never more than the declared size (checked against the budget when the directory was read)
+        const out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) })
         if (out.length !== entry.size) this.fail(`zip entry ${name} inflated to ${out.length} bytes, expected ${entry.size}`)
         return out
       } catch (e) {
         if (e instanceof CheckpointError) throw e
+        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+          this.fail(`zip entry ${name} inflates past its declared ${entry.size} bytes: refused as a zip bomb (stopped at the declared size)`)
+        }
         this.fail(`zip entry ${name} is corrupt: ${(e as Error).message}`)
       }
     }

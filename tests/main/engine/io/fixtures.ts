@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { crc32, deflateRawSync } from 'node:zlib'
+import { constants as zc, crc32, deflateRawSync } from 'node:zlib'
 
 /** Hand assembly of pickle opcodes (names as in CPython's pickletools). */
 export class PickleBuilder {
@@ -145,6 +145,93 @@ export function makeZip(entries: [string, Uint8Array][], opts: { zip64?: boolean
     eocd.writeUInt32LE(offset, 16)
   }
   return Buffer.concat([...locals, cd, ...tail, eocd])
+}
+
+/**
+ * A zip archive from prepared entries: `body` is written as is (already deflated when method is 8) and
+ * `size` is the uncompressed size the directory declares (which a hostile archive may get wrong on purpose);
+ * `aliasOf` makes a directory entry point at an earlier entry's bytes.
+ */
+export function makeZipRaw(entries: { name: string; method: 0 | 8; body: Uint8Array; size: number; crc?: number; aliasOf?: number }[]): Buffer {
+  const locals: Buffer[] = []
+  const centrals: Buffer[] = []
+  const offsets: number[] = []
+  let offset = 0
+  for (const e of entries) {
+    const nameBuf = Buffer.from(e.name, 'utf8')
+    if (e.aliasOf !== undefined) {
+      // a directory entry naming another entry's bytes (its local header and data are not written again)
+      const ch = Buffer.alloc(46)
+      ch.writeUInt32LE(0x02014b50, 0)
+      ch.writeUInt16LE(45, 4)
+      ch.writeUInt16LE(20, 6)
+      ch.writeUInt16LE(e.method, 10)
+      ch.writeUInt32LE(e.body.length, 20)
+      ch.writeUInt32LE(e.size, 24)
+      ch.writeUInt16LE(nameBuf.length, 28)
+      ch.writeUInt32LE(offsets[e.aliasOf], 42)
+      centrals.push(ch, nameBuf)
+      offsets.push(offsets[e.aliasOf])
+      continue
+    }
+    offsets.push(offset)
+    const lh = Buffer.alloc(30)
+    lh.writeUInt32LE(0x04034b50, 0)
+    lh.writeUInt16LE(20, 4)
+    lh.writeUInt16LE(e.method, 8)
+    lh.writeUInt32LE(e.crc ?? 0, 14)
+    lh.writeUInt32LE(e.body.length, 18)
+    lh.writeUInt32LE(e.size, 22)
+    lh.writeUInt16LE(nameBuf.length, 26)
+    const ch = Buffer.alloc(46)
+    ch.writeUInt32LE(0x02014b50, 0)
+    ch.writeUInt16LE(45, 4)
+    ch.writeUInt16LE(20, 6)
+    ch.writeUInt16LE(e.method, 10)
+    ch.writeUInt32LE(e.crc ?? 0, 16)
+    ch.writeUInt32LE(e.body.length, 20)
+    ch.writeUInt32LE(e.size, 24)
+    ch.writeUInt16LE(nameBuf.length, 28)
+    ch.writeUInt32LE(offset, 42)
+    locals.push(lh, nameBuf, Buffer.from(e.body))
+    centrals.push(ch, nameBuf)
+    offset += 30 + nameBuf.length + e.body.length
+  }
+  const cd = Buffer.concat(centrals)
+  const eocd = Buffer.alloc(22)
+  eocd.writeUInt32LE(0x06054b50, 0)
+  eocd.writeUInt16LE(entries.length, 8)
+  eocd.writeUInt16LE(entries.length, 10)
+  eocd.writeUInt32LE(cd.length, 12)
+  eocd.writeUInt32LE(offset, 16)
+  return Buffer.concat([...locals, cd, eocd])
+}
+
+/**
+ * A raw deflate stream of `mib` MiB of zero bytes, built from one compressed MiB repeated (each chunk is
+ * sync-flushed, so the chunks concatenate into one valid stream), without holding the inflated data.
+ */
+export function deflatedZeros(mib: number): { body: Buffer; size: number; crc: number } {
+  const MiB = 1 << 20
+  const zeros = Buffer.alloc(MiB)
+  const chunk = deflateRawSync(zeros, { level: 9, finishFlush: zc.Z_SYNC_FLUSH })
+  const end = deflateRawSync(Buffer.alloc(0)) // an empty final block
+  let crc = 0
+  for (let i = 0; i < mib; i++) crc = crc32(zeros, crc)
+  return { body: Buffer.concat([...Array<Buffer>(mib).fill(chunk), end]), size: mib * MiB, crc }
+}
+
+/** A legacy (non-zip) torch file: header pickles, the main pickle, the storage key list, then each storage. */
+export function makeLegacy(main: Buffer, storages: [key: string, elements: number, bytes: Uint8Array][]): Buffer {
+  const keys = new PickleBuilder().proto(2).emptyList().mark()
+  for (const [k] of storages) keys.str(k)
+  const parts: Buffer[] = [legacyHeader(), main, keys.appends().stop().toBuffer()]
+  for (const [, n, bytes] of storages) {
+    const count = Buffer.alloc(8)
+    count.writeBigInt64LE(BigInt(n))
+    parts.push(count, Buffer.from(bytes))
+  }
+  return Buffer.concat(parts)
 }
 
 export const f32bytes = (xs: number[]): Uint8Array => new Uint8Array(Float32Array.from(xs).buffer)

@@ -41,6 +41,24 @@ describe('normalizeStateDict', () => {
     expect(nested.notes.join('\n')).toMatch(/unwrapped 'model'[\s\S]*unwrapped 'model\.net'/)
   })
 
+  it('leaves out a metadata entry too large on its own (noted), refuses one that expands shared lists', () => {
+    const big = Array.from({ length: 500 }, (_, i) => new Map(Array.from({ length: 300 }, (_, j) => [`k${j}`, i * j])))
+    const n = normalizeStateDict(new Map<string, unknown>([['history', big], ['epoch', 3], ['state_dict', new Map([['w', t()]])]]), 'big.pth')
+    expect(n.meta).toEqual({ epoch: 3 })
+    expect(n.notes.join('\n')).toMatch(/ignored entry 'history' beside the state dict: more than 100000 values/)
+    const shared = Array.from({ length: 400 }, (_, i) => i)
+    const rows = Array.from({ length: 400 }, () => shared) // 400 references to one list: 160,000 values once copied
+    expect(() => normalizeStateDict(new Map<string, unknown>([['rows', rows], ['state_dict', new Map([['w', t()]])]]), 'shared.pth'))
+      .toThrow(/^shared\.pth: refused to load: the metadata entry 'rows' beside the state dict expands to more than 100000 values by referencing the same lists or dicts again and again/)
+  })
+
+  it('refuses a classifier head without weights or with more than 100,000 classes', () => {
+    const head = (shape: number[], n: number): HostTensor => ({ shape, dtype: 'float32', data: new Float32Array(n) })
+    expect(() => normalizeStateDict(new Map([['fc.weight', head([1e9, 0], 0)]]), 'h.pth')).toThrow(/^h\.pth: classifier 'fc\.weight' \(shape \[1000000000,0\]\) holds no weights/)
+    expect(() => normalizeStateDict(new Map([['module.linear.weight', head([100_001, 1], 100_001)]]), 'h.pth')).toThrow(/classifier 'linear\.weight' .* has 100001 outputs; at most 100000/)
+    expect(normalizeStateDict(new Map([['fc.weight', head([1000, 2], 2000)]])).stateDict.get('fc.weight')!.shape).toEqual([1000, 2])
+  })
+
   it('throws naming the file when there is no tensor mapping', () => {
     expect(() => normalizeStateDict(new Map([['epoch', 1]]), 'x.pth')).toThrow(/^x\.pth: no state dict found/)
   })
