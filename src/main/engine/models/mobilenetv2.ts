@@ -123,7 +123,16 @@ export class KerasBNNet extends BNNetBase {
     if (!input) throw new Error(`${source}: no InputLayer in the topology`)
     this.inputName = input.name
     const shape = (input.config.batch_input_shape ?? input.config.batchInputShape) as (number | null)[] | undefined
-    const inC = shape?.[3] ?? 3
+    // every size a model.json declares is checked before anything is allocated (a crafted file could ask for
+    // billions of channels): small positive integers, and at most 64 Mi weights per layer
+    const dim = (v: unknown, what: string, max: number): number => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new Error(`${source}: ${what} must be an integer in [1, ${max}] (got ${JSON.stringify(v)})`)
+      return v
+    }
+    const weights = (n: number, layer: string): void => {
+      if (n > 64 * 1024 * 1024) throw new Error(`${source}: layer '${layer}' would hold ${n} weights, more than ${64 * 1024 * 1024}`)
+    }
+    const inC = dim(shape?.[3] ?? 3, 'the input channel count', 64)
     const channels = new Map<string, number>([[input.name, inC]])
     const poolIdx = nodes.findIndex((n) => n.className === 'GlobalAveragePooling2D')
     if (poolIdx < 0) throw new Error(`${source}: no GlobalAveragePooling2D layer: cannot tell backbone from head`)
@@ -132,6 +141,7 @@ export class KerasBNNet extends BNNetBase {
       if (n.className === 'InputLayer') continue
       const c = n.config
       const cin = channels.get(n.inputs[0]) ?? -1
+      if (cin < 1) throw new Error(`${source}: layer '${n.name}' reads '${n.inputs[0]}', which no earlier layer of the backbone defines`)
       let module: Module
       let cout = cin
       switch (n.className) {
@@ -144,11 +154,15 @@ export class KerasBNNet extends BNNetBase {
           break
         }
         case 'Conv2D':
-          cout = c.filters
+          cout = dim(c.filters, `filters of '${n.name}'`, 16384)
+          for (const k of pair(c.kernel_size)) dim(k, `kernel_size of '${n.name}'`, 31)
+          weights(cout * cin * pair(c.kernel_size)[0] * pair(c.kernel_size)[1], n.name)
           module = new Conv2d(cin, cout, pair(c.kernel_size), { stride: pair(c.strides), padding: c.padding, bias: !!c.use_bias })
           break
         case 'DepthwiseConv2D':
-          cout = cin * (c.depth_multiplier ?? 1)
+          cout = cin * dim(c.depth_multiplier ?? 1, `depth_multiplier of '${n.name}'`, 64)
+          for (const k of pair(c.kernel_size)) dim(k, `kernel_size of '${n.name}'`, 31)
+          weights(cout * pair(c.kernel_size)[0] * pair(c.kernel_size)[1], n.name)
           module = new Conv2d(cin, cout, pair(c.kernel_size), { stride: pair(c.strides), padding: c.padding, groups: cin, bias: !!c.use_bias })
           break
         case 'BatchNormalization':

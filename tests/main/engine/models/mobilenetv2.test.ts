@@ -100,4 +100,25 @@ describe('MobileNetV2 from a TF.js layers model.json', () => {
     const topo = { class_name: 'Sequential', config: { layers: [{ class_name: 'LSTM', config: { name: 'lstm_1', units: 3 } }] } }
     expect(() => new KerasBNNet(topo, { source: 'weird/model.json' })).toThrow(/weird\/model\.json/)
   })
+
+  it('refuses sizes a crafted model.json declares before allocating anything', async () => {
+    const { readFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const json = JSON.parse(readFileSync(join(DIR, 'model.json'), 'utf8'))
+    const topo = json.modelTopology
+    type Layer = { class_name: string; config: Record<string, unknown> & { layers?: Layer[] } }
+    const convs: Layer[] = []
+    const walk = (ls: Layer[]): void => ls.forEach((l) => (l.class_name === 'Conv2D' ? convs.push(l) : l.config.layers && walk(l.config.layers)))
+    walk(topo.config.layers as Layer[])
+    const conv = convs[0]
+    const before = process.memoryUsage().rss
+    conv.config.filters = 1_000_000_000
+    expect(() => new KerasBNNet(topo, { source: 'crafted/model.json' })).toThrow(/crafted\/model\.json: filters of '.*' must be an integer in \[1, 16384\] \(got 1000000000\)/)
+    conv.config.filters = 16
+    const last = convs[convs.length - 1]
+    last.config.filters = 16384
+    last.config.kernel_size = [31, 31]
+    expect(() => new KerasBNNet(topo, { source: 'crafted/model.json' })).toThrow(/would hold \d+ weights, more than 67108864/)
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024)
+  })
 })
