@@ -6,7 +6,7 @@
 // ---------------------------------------------------------------- import report
 
 /** Why a file (or a class folder) was left out of an import or a run. */
-export type SkipReason = 'corrupt' | 'not-an-image' | 'unreadable' | 'too-large' | 'empty-class' | 'symlink-loop'
+export type SkipReason = 'corrupt' | 'not-an-image' | 'unreadable' | 'too-large' | 'empty-class' | 'symlink-loop' | 'outside-root'
 
 export interface SkippedFile {
   path: string

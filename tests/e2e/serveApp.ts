@@ -7,19 +7,27 @@ import { chromium, type BrowserContext } from 'playwright-core'
 import { ROOT } from '../helpers/paths'
 
 export interface ServedApp {
+  /** the printed URL, `?token=` included */
   url: string
   origin: string
+  token: string
   dataDir: string
   proc: ChildProcess
   output: () => string
+  /** calls an operation the way the renderer does (Bearer token, JSON) and returns the status and body */
+  call(op: string, body?: unknown): Promise<{ status: number; body: { result?: unknown; error?: { code: string; message: string } } }>
   stop(): Promise<void>
 }
 
-export async function startServedApp(): Promise<ServedApp> {
+export async function startServedApp(opts: { args?: string[]; env?: Record<string, string> } = {}): Promise<ServedApp> {
   const entry = join(ROOT, 'out', 'main', 'serve.js')
   if (!existsSync(entry)) throw new Error(`${entry} missing: run \`npm run build\` first (npm test does it)`)
   const dataDir = mkdtempSync(join(tmpdir(), 'daft-e2e-data-'))
-  const proc = spawn(process.execPath, [entry, '--port', '0', '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, [entry, '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  })
   let out = ''
   proc.stdout!.on('data', (d) => (out += d))
   proc.stderr!.on('data', (d) => (out += d))
@@ -35,12 +43,23 @@ export async function startServedApp(): Promise<ServedApp> {
     proc.stdout!.on('data', check)
     proc.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out}`)))
   })
+  const origin = new URL(url).origin
+  const token = new URL(url).searchParams.get('token')!
   return {
     url,
-    origin: new URL(url).origin,
+    origin,
+    token,
     dataDir,
     proc,
     output: () => out,
+    async call(op, body = {}) {
+      const r = await fetch(`${origin}/api/op/${op}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      return { status: r.status, body: (await r.json()) as { result?: unknown; error?: { code: string; message: string } } }
+    },
     async stop() {
       if (proc.exitCode === null) {
         await new Promise<void>((r) => {

@@ -1,32 +1,29 @@
 /**
  * HTTP transport for serve mode: the built renderer as static files, every API operation as
- * POST /api/op/<name> (JSON in, JSON out) and live events as server-sent events on /api/events.
- * Listens on 127.0.0.1 only. Every request needs the access token: `?token=` on the first page load
- * (which sets an HttpOnly cookie), the cookie afterwards, or an `Authorization: Bearer` header.
+ * POST /api/op/<name> (JSON in, JSON out) and live events as a server-sent-event stream on /api/events.
+ * Listens on 127.0.0.1 only.
+ *
+ * Static files are public build output and need no token. Everything under /api/ needs
+ * `Authorization: Bearer <token>` (the renderer keeps the token of the printed URL in its tab, see
+ * renderer/src/api/http.ts); there is no cookie or other credential a page of another origin could ride.
+ * Answers, in this order: 414 overlong URL, 400 malformed request target, 403 foreign Host (DNS
+ * rebinding), then for /api/: 403 foreign Origin or Sec-Fetch-Site, 401 no or wrong token, 405 wrong
+ * method, 404 unknown operation, 415 body not application/json, 413 body over 1 MiB, 400 bad JSON.
+ * Every handler is awaited and every error answered: a request can fail, the process does not.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { readFile, stat } from 'node:fs/promises'
-import { extname, join, normalize, sep } from 'node:path'
-import { timingSafeEqual } from 'node:crypto'
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { ApiError, isOpName, type ApiErrorBody } from '../../shared/api'
 import type { Services } from '../services'
 import type { EventHub } from '../services/events'
+import { eventStreams } from './eventStream'
+import { checkBearer, checkCaller, checkHost, HttpError, requireJson, SECURITY_HEADERS, setSecurityHeaders, tokenChecker } from './security'
+import { serveStatic } from './static'
 
-export const TOKEN_COOKIE = 'daft_token'
+export { HttpError } from './security'
+
 const MAX_BODY = 1 << 20
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.woff2': 'font/woff2',
-  '.ico': 'image/x-icon',
-}
+const MAX_URL = 2048
 
 export interface HttpServerOptions {
   services: Services
@@ -36,145 +33,163 @@ export interface HttpServerOptions {
   token: string
 }
 
-function sameToken(a: string | undefined, b: string): boolean {
-  if (!a) return false
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
-function cookieToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.cookie
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=')
-    if (k === TOKEN_COOKIE) return decodeURIComponent(v.join('='))
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy() // already answering (an event stream): the connection is all that is left to end
+    return
   }
-  return undefined
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(body))
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-  res.end(text)
+function sendError(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): void {
+  sendJson(res, status, { error: { code, message } } satisfies ApiErrorBody, headers)
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { error: { code, message } } satisfies ApiErrorBody)
-}
+const tooLarge = (): HttpError => new HttpError(413, 'too_large', `request body over ${MAX_BODY >> 20} MiB`)
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const c of req) {
-    size += (c as Buffer).length
-    if (size > MAX_BODY) throw new ApiError('too_large', 'request body over 1 MiB')
-    chunks.push(c as Buffer)
-  }
-  if (size === 0) return {}
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch {
-    throw new ApiError('bad_json', 'request body is not valid JSON')
-  }
-}
-
-export function createHttpServer(opts: HttpServerOptions): Server {
-  const { services, events, staticDir, token } = opts
-
-  async function serveStatic(res: ServerResponse, pathname: string): Promise<void> {
-    const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '')
-    const file = join(staticDir, rel || 'index.html')
-    if (!file.startsWith(staticDir + sep) && file !== staticDir) return sendError(res, 403, 'forbidden', 'outside the app folder')
-    let target = file
-    try {
-      const st = await stat(target)
-      if (st.isDirectory()) target = join(target, 'index.html')
-    } catch {
-      // client-side routes fall back to the app shell
-      target = join(staticDir, 'index.html')
+/** Reads a JSON body of at most MAX_BODY bytes. Past the limit it answers at once; the rest is read and dropped. */
+function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  if (Number(req.headers['content-length']) > MAX_BODY) return Promise.reject(tooLarge())
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = (): void => {
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose)
     }
-    try {
-      const body = await readFile(target)
-      res.writeHead(200, { 'content-type': MIME[extname(target)] ?? 'application/octet-stream', 'cache-control': 'no-cache' })
-      res.end(body)
-    } catch {
-      sendError(res, 404, 'not_found', `${pathname} not found (was the renderer built?)`)
+    const onData = (c: Buffer): void => {
+      size += c.length
+      if (size <= MAX_BODY) return void chunks.push(c)
+      done()
+      req.resume()
+      reject(tooLarge())
     }
-  }
-
-  function serveEvents(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })
-    res.write(': connected\n\n')
-    const unsubscribe = events.subscribe((ev) => res.write(`data: ${JSON.stringify(ev)}\n\n`))
-    const keepAlive = setInterval(() => res.write(': ping\n\n'), 15000)
-    req.on('close', () => {
-      clearInterval(keepAlive)
-      unsubscribe()
-    })
-  }
-
-  return createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-      // DNS-rebinding guard: only loopback host names
-      const host = (req.headers.host ?? '').replace(/:\d+$/, '')
-      if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) return sendError(res, 403, 'bad_host', 'unexpected Host header')
-
-      const queryToken = url.searchParams.get('token') ?? undefined
-      const bearer = req.headers.authorization?.replace(/^Bearer\s+/i, '')
-      const authorised = sameToken(queryToken, token) || sameToken(cookieToken(req), token) || sameToken(bearer, token)
-      if (!authorised) return sendError(res, 401, 'unauthorised', 'missing or wrong access token: open the URL that `npm run serve` printed')
-
-      if (queryToken && req.method === 'GET' && !url.pathname.startsWith('/api/')) {
-        // set the cookie and drop the token from the address bar
-        res.writeHead(302, {
-          'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
-          location: url.pathname,
-        })
-        return res.end()
+    const onEnd = (): void => {
+      done()
+      if (size === 0) return resolve({})
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+      } catch {
+        reject(new HttpError(400, 'bad_json', 'request body is not valid JSON'))
       }
-
-      if (url.pathname === '/api/events' && req.method === 'GET') return serveEvents(req, res)
-      if (url.pathname.startsWith('/api/op/')) {
-        if (req.method !== 'POST') return sendError(res, 405, 'method', 'use POST')
-        const op = url.pathname.slice('/api/op/'.length)
-        if (!isOpName(op)) return sendError(res, 404, 'unknown_op', `unknown operation ${op}`)
-        const body = await readBody(req)
-        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-          return sendError(res, 400, 'bad_request', 'request body must be a JSON object')
-        }
-        const result = await (services[op] as (r: unknown) => Promise<unknown>)(body)
-        return sendJson(res, 200, { result })
-      }
-      if (url.pathname.startsWith('/api/')) return sendError(res, 404, 'not_found', `${url.pathname} not found`)
-      if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'method', 'use GET')
-      return serveStatic(res, url.pathname)
-    } catch (e) {
-      if (e instanceof ApiError) return sendError(res, 400, e.code, e.message)
-      return sendError(res, 500, 'internal', (e as Error)?.message ?? String(e))
     }
+    const onClose = (): void => {
+      done()
+      reject(new HttpError(400, 'aborted', 'the request body was cut off'))
+    }
+    req.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose)
   })
 }
 
-/** Listens on 127.0.0.1:port; if the port is busy, on a free one. Resolves with the port used. */
+/** Requests the HTTP parser refuses (malformed request line or headers, headers over 16 KiB, timeouts). */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage
+  if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+    socket.destroy()
+    return
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? 413 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  const headers = Object.entries(SECURITY_HEADERS)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n${headers}\r\n`)
+}
+
+/**
+ * A 127.0.0.1 server with the connection-level guards (parser errors, timeouts) and no request handler
+ * yet: serve.ts binds the port before it starts the app, so a busy port stops it before anything else.
+ */
+export function createLoopbackServer(): Server {
+  const server = createServer()
+  server.headersTimeout = 10_000
+  server.requestTimeout = 30_000 // receiving one request; an event stream's response is not limited
+  server.on('clientError', onClientError)
+  return server
+}
+
+/** Adds the request handler (static files, API, event stream) to a server from createLoopbackServer. */
+export function serveApi(server: Server, opts: HttpServerOptions): Server {
+  const { services, staticDir } = opts
+  const isToken = tokenChecker(opts.token)
+  const streamEvents = eventStreams(opts.events)
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    setSecurityHeaders(res)
+    const target = req.url ?? ''
+    if (target.length > MAX_URL) throw new HttpError(414, 'uri_too_long', `request target over ${MAX_URL} characters`)
+    if (!target.startsWith('/')) throw new HttpError(400, 'bad_request', 'the request target must be a path')
+    const ownOrigin = checkHost(req)
+    const path = target.split(/[?#]/, 1)[0]
+
+    if (path !== '/api' && !path.startsWith('/api/')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method', 'use GET', { allow: 'GET, HEAD' })
+      return serveStatic(res, staticDir, path)
+    }
+    checkCaller(req, ownOrigin)
+    checkBearer(req, isToken)
+    if (path === '/api/events') {
+      if (req.method !== 'GET') throw new HttpError(405, 'method', 'use GET', { allow: 'GET' })
+      return streamEvents(req, res)
+    }
+    if (!path.startsWith('/api/op/')) throw new HttpError(404, 'not_found', `${path.slice(0, 200)} not found`)
+    if (req.method !== 'POST') throw new HttpError(405, 'method', 'use POST', { allow: 'POST' })
+    const op = path.slice('/api/op/'.length)
+    if (!isOpName(op)) throw new HttpError(404, 'unknown_op', `unknown operation ${op.slice(0, 100)}`)
+    requireJson(req)
+    const body = await readJsonBody(req)
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'request body must be a JSON object')
+    const result = await (services[op] as (r: unknown) => Promise<unknown>)(body)
+    sendJson(res, 200, { result })
+  }
+
+  function fail(res: ServerResponse, e: unknown): void {
+    try {
+      if (e instanceof HttpError) return sendError(res, e.status, e.code, e.message, e.headers)
+      if (e instanceof ApiError) return sendError(res, 400, e.code, e.message)
+      console.error('serve: request failed:', e)
+      sendError(res, 500, 'internal', e instanceof Error ? e.message : String(e))
+    } catch (again) {
+      console.error('serve: could not answer a failed request:', again)
+      res.destroy()
+    }
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res).catch((e: unknown) => fail(res, e))
+  })
+  return server
+}
+
+export function createHttpServer(opts: HttpServerOptions): Server {
+  return serveApi(createLoopbackServer(), opts)
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} on 127.0.0.1 is in use`)
+    this.name = 'PortInUseError'
+  }
+}
+
+/**
+ * Listens on 127.0.0.1:port (0: any free port) and resolves with the port used. A busy port is an error
+ * (PortInUseError): moving silently elsewhere would leave the bookmarked URL, token included, to whatever
+ * holds the port.
+ */
 export function listenLoopback(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const tryListen = (p: number, fallback: boolean): void => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        server.off('listening', onListening)
-        if (err.code === 'EADDRINUSE' && fallback) tryListen(0, false)
-        else reject(err)
-      }
-      const onListening = (): void => {
-        server.off('error', onError)
-        const addr = server.address()
-        resolve(typeof addr === 'object' && addr ? addr.port : p)
-      }
-      server.once('error', onError)
-      server.once('listening', onListening)
-      server.listen(p, '127.0.0.1')
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening)
+      reject(err.code === 'EADDRINUSE' ? new PortInUseError(port) : err)
     }
-    tryListen(port, port !== 0)
+    const onListening = (): void => {
+      server.off('error', onError)
+      const addr = server.address()
+      resolve(typeof addr === 'object' && addr ? addr.port : port)
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen(port, '127.0.0.1')
   })
 }

@@ -2,12 +2,15 @@
  * Dataset import: layout detection (ImageFolder or train/val/test sub-folders), class alignment,
  * optional header / full-decode verification, seeded stratified val split, and the import report.
  * No bad file throws: each is reported with its reason.
+ *
+ * The folder walks run off the event loop (walk.ts runAsync) and are confined to the dataset root: a link
+ * whose target leaves the root is skipped and reported ("link leaves the dataset folder: <target>").
  */
-import fs from 'node:fs'
 import path from 'node:path'
 import type { DatasetLayout, ImageSizeSummary, ImportReport, SkippedFile, SplitCounts, VerifyMode } from '../../../shared/datasets'
 import { DEFAULT_PIXEL_LIMIT, decodeImage, probeImage, type ImageHeader } from './decode'
-import { byName, indexImageFolder, type IndexedFile } from './folder'
+import { byName, indexImageFolderAsync, type IndexedFile } from './folder'
+import { ask, DEFAULT_MAX_ENTRIES, runAsync, runSync, sortYielding, TooManyEntriesError, Yielder, type ListResult, type ProbeResult, type Walk } from './walk'
 import { kSkipReason } from './kernel-io'
 import { alignClasses, stratifiedSplit } from './split'
 
@@ -36,6 +39,8 @@ export interface ImportOptions {
   pixelLimit?: number
   /** parallel sharp calls while verifying (default 16) */
   concurrency?: number
+  /** directory entries the whole import may read (all splits together) before it stops (default 2,000,000) */
+  maxEntries?: number
 }
 
 export interface DatasetImport {
@@ -48,30 +53,41 @@ export interface DatasetImport {
 
 const SPLIT_DIRS: Record<string, SplitName> = { train: 'train', val: 'val', valid: 'val', validation: 'val', test: 'test' }
 
-/** 'splits' when the root holds train / val / test sub-folders, else 'imagefolder'. */
-export function detectLayout(root: string): { layout: DatasetLayout; dirs: Partial<Record<SplitName, string>>; others: string[] } {
-  let names: string[]
-  try {
-    names = fs.readdirSync(root).sort(byName)
-  } catch (e) {
-    throw new Error(`${root}: cannot read dataset folder (${(e as Error).message})`)
-  }
+export interface LayoutInfo {
+  layout: DatasetLayout
+  dirs: Partial<Record<SplitName, string>>
+  others: string[]
+}
+
+function* layoutWalk(root: string, maxEntries: number): Walk<LayoutInfo> {
+  const listed = yield* ask<ListResult>({ op: 'list', dir: root, max: maxEntries })
+  if ('error' in listed) throw new Error(`${root}: cannot read dataset folder (${listed.error.message})`)
+  if (listed.names.length > maxEntries) throw new TooManyEntriesError(root, root, maxEntries)
+  const names = yield* ask<string[]>({ op: 'sort', items: listed.names })
+  const visible = names.filter((n) => !n.startsWith('.'))
+  // only names that could be a split folder need a stat() (links followed: whether they may be read is the index's call)
+  const candidates = visible.filter((n) => SPLIT_DIRS[n.toLowerCase()])
+  const stats = yield* ask<ProbeResult[]>({ op: 'stat', paths: candidates.map((n) => path.join(root, n)) })
+  const isDir = new Map(candidates.map((n, i) => [n, 'kind' in stats[i] && stats[i].kind === 'dir']))
   const dirs: Partial<Record<SplitName, string>> = {}
   const others: string[] = []
-  for (const n of names) {
-    if (n.startsWith('.')) continue
-    let isDir = false
-    try {
-      isDir = fs.statSync(path.join(root, n)).isDirectory()
-    } catch {
-      /* reported by the index */
-    }
+  for (const n of visible) {
     const split = SPLIT_DIRS[n.toLowerCase()]
-    if (isDir && split && !dirs[split]) dirs[split] = path.join(root, n)
+    if (isDir.get(n) && split && !dirs[split]) dirs[split] = path.join(root, n)
     else others.push(n)
   }
   if (dirs.train || dirs.test) return { layout: 'splits', dirs, others }
   return { layout: 'imagefolder', dirs: {}, others: [] }
+}
+
+/** 'splits' when the root holds train / val / test sub-folders, else 'imagefolder'. */
+export function detectLayout(root: string, maxEntries = DEFAULT_MAX_ENTRIES): LayoutInfo {
+  return runSync(layoutWalk(root, maxEntries))
+}
+
+/** detectLayout without blocking the event loop. */
+export function detectLayoutAsync(root: string, maxEntries = DEFAULT_MAX_ENTRIES): Promise<LayoutInfo> {
+  return runAsync(layoutWalk(root, maxEntries))
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -127,16 +143,29 @@ export async function importDataset(root: string, opts: ImportOptions = {}): Pro
   const skipped: SkippedFile[] = []
   let hiddenIgnored = 0
 
-  const { layout, dirs, others } = detectLayout(root)
+  const maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES
+  const clock = new Yielder()
+
+  const { layout, dirs, others } = await detectLayoutAsync(root, maxEntries)
   const splitDirs: Partial<Record<SplitName, string>> = layout === 'splits' ? dirs : { [role === 'ood' ? 'test' : 'train']: root }
   if (others.length > 0) notes.push(`ignored at the root (not train/val/test): ${others.join(', ')}`)
 
   const indexed: Partial<Record<SplitName, { classes: string[]; files: IndexedFile[] }>> = {}
+  let entries = 0
   for (const split of ['train', 'val', 'test'] as SplitName[]) {
     const dir = splitDirs[split]
     if (!dir) continue
-    const idx = indexImageFolder(dir, { split })
-    skipped.push(...idx.skipped)
+    // links may point anywhere inside the dataset root (train/ -> test/), never out of it
+    let idx
+    try {
+      idx = await indexImageFolderAsync(dir, { split, within: root, maxEntries: maxEntries - entries })
+    } catch (e) {
+      // name the dataset, not the split folder, and the import's whole cap
+      if (e instanceof TooManyEntriesError) throw new TooManyEntriesError(root, e.folder, maxEntries)
+      throw e
+    }
+    entries += idx.entries
+    for (const s of idx.skipped) skipped.push(s)
     hiddenIgnored += idx.hiddenIgnored
     indexed[split] = { classes: idx.classes, files: idx.files }
   }
@@ -160,16 +189,18 @@ export async function importDataset(root: string, opts: ImportOptions = {}): Pro
       }
       notes.push(...al.notes.map((n) => `${split}: ${n}`))
     }
-    for (const file of idx.files) {
+    for (let i = 0; i < idx.files.length; i++) {
+      const file = idx.files[i]
       const label = al.labelOf[file.className]
       if (label >= 0) candidates.push({ split, file, label })
+      if ((i & 4095) === 4095) await clock.maybe()
     }
   }
 
   // verification
   const headers: ImageHeader[] = []
-  const okFlags = await mapLimit(candidates, opts.concurrency ?? 16, async (c) => {
-    if (verify === 'none') return true
+  // (verify 'none' skips the lanes: a million promises that resolve at once would hold the event loop)
+  const okFlags = verify === 'none' ? candidates.map(() => true) : await mapLimit(candidates, opts.concurrency ?? 16, async (c) => {
     try {
       const h = await probeImage(c.file.path, pixelLimit)
       if (verify === 'decode') await decodeImage(c.file.path, { pixelLimit })
@@ -183,10 +214,11 @@ export async function importDataset(root: string, opts: ImportOptions = {}): Pro
   })
 
   const splits: Partial<Record<SplitName, Sample[]>> = {}
-  candidates.forEach((c, i) => {
-    if (!okFlags[i]) return
-    ;(splits[c.split] ??= []).push({ path: c.file.path, label: c.label, className: c.file.className })
-  })
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]
+    if (okFlags[i]) (splits[c.split] ??= []).push({ path: c.file.path, label: c.label, className: c.file.className })
+    if ((i & 4095) === 4095) await clock.maybe()
+  }
 
   let valFrom: ImportReport['valFrom']
   const valFraction = opts.valFraction ?? 0.1
@@ -201,13 +233,16 @@ export async function importDataset(root: string, opts: ImportOptions = {}): Pro
   const counts: Record<string, SplitCounts> = {}
   for (const [split, samples] of Object.entries(splits)) {
     const perClass: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]))
-    for (const s of samples) perClass[classes[s.label]]++
+    for (let i = 0; i < samples.length; i++) {
+      perClass[classes[samples[i].label]]++
+      if ((i & 4095) === 4095) await clock.maybe()
+    }
     counts[split] = { total: samples.length, perClass }
     const missing = new Set(alignment?.missing ?? [])
     const empty = classes.filter((c) => perClass[c] === 0 && !missing.has(c))
     if (empty.length > 0) notes.push(`${split}: no usable samples for ${empty.join(', ')}`)
   }
-  skipped.sort((a, b) => byName(a.path, b.path))
+  const sortedSkipped = await sortYielding(skipped, (a, b) => byName(a.path, b.path), clock)
 
   const report: ImportReport = {
     root,
@@ -216,7 +251,7 @@ export async function importDataset(root: string, opts: ImportOptions = {}): Pro
     splits: counts,
     valFrom,
     sizes: summariseSizes(headers),
-    skipped,
+    skipped: sortedSkipped,
     hiddenIgnored,
     alignment,
     notes,

@@ -1,4 +1,4 @@
-import type { ApiEvent, OpName, Req, Res } from '@shared/api'
+import type { ApiEvent, OpName, Req, Res } from '../../../shared/api'
 
 /** The one client interface the renderer uses; IPC and HTTP implement it. Nothing else knows the transport. */
 export interface ApiClient {

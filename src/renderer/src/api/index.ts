@@ -5,7 +5,10 @@ import { IpcClient, type DaftBridge } from './ipc'
 
 let client: ApiClient | undefined
 
-/** The client for whichever front door the page was opened through. */
+/**
+ * The client for whichever front door the page was opened through. In serve mode the first call also takes
+ * the access token out of the address bar (see takeAccessToken in ./http).
+ */
 export function api(): ApiClient {
   if (!client) {
     const bridge = (window as unknown as { daft?: DaftBridge }).daft
@@ -18,7 +21,7 @@ const listeners = new Set<(ev: ApiEvent) => void>()
 let unsubscribeAll: (() => void) | undefined
 
 /**
- * Listens to server events through ONE shared subscription (one EventSource in serve mode, however many
+ * Listens to server events through ONE shared subscription (one event stream in serve mode, however many
  * stores listen). Returns the function that removes this listener.
  */
 export function onApiEvent(cb: (ev: ApiEvent) => void): () => void {
