@@ -6,9 +6,11 @@ export interface ForkSpawnerOptions {
   /** engine entry: out/main/engine.js when built, src/main/engine/worker.ts from source */
   entry: string
   env?: NodeJS.ProcessEnv
+  /** kill(): SIGTERM, then SIGKILL when the process is still there after this long (default 3 s; a hung or stopped engine) */
+  killGraceMs?: number
 }
 
-export function forkSpawner({ entry, env }: ForkSpawnerOptions): EngineSpawner {
+export function forkSpawner({ entry, env, killGraceMs = 3000 }: ForkSpawnerOptions): EngineSpawner {
   return () => {
     const fromSource = entry.endsWith('.ts')
     const child = fork(entry, [], {
@@ -17,12 +19,37 @@ export function forkSpawner({ entry, env }: ForkSpawnerOptions): EngineSpawner {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     })
+    let exited = false
+    const exitCallbacks: ((code: number | null) => void)[] = []
+    const exit = (code: number | null): void => {
+      if (exited) return
+      exited = true
+      for (const cb of exitCallbacks.splice(0)) cb(code)
+    }
+    child.once('exit', (code) => exit(code))
+    // a failed spawn (or a send on a closed channel without a callback) emits 'error': never let it throw in main
+    child.on('error', () => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) exit(child.exitCode)
+    })
     const channel: EngineChannel = {
       pid: child.pid,
-      send: (msg) => child.send(msg),
+      // errors (the channel closed under us) surface as the process's exit
+      send: (msg) => {
+        if (child.connected) child.send(msg, (err) => void err)
+      },
       onMessage: (cb) => child.on('message', (m) => cb(m as EngineMessage)),
-      onExit: (cb) => child.once('exit', (code) => cb(code)),
-      kill: () => child.kill(),
+      onExit: (cb) => {
+        if (exited) queueMicrotask(() => cb(child.exitCode))
+        else exitCallbacks.push(cb)
+      },
+      kill: () => {
+        if (exited) return
+        child.kill('SIGTERM')
+        const t = setTimeout(() => {
+          if (!exited) child.kill('SIGKILL')
+        }, killGraceMs)
+        t.unref()
+      },
     }
     return channel
   }

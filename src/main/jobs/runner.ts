@@ -3,15 +3,21 @@
  * States: queued -> running -> succeeded | failed | cancelled; a run whose process died becomes
  * interrupted (store/runs.ts recoverInterrupted) and can be resumed from its last epoch checkpoint.
  * Every finished epoch is written before the next starts, so a crash loses no finished data.
+ *
+ * When the engine dies or hangs under a run (EngineDownError), the run becomes interrupted (an event says
+ * so) and the queue goes on once the host has restarted the engine. A run is claimed only after the engine
+ * is up; before a resume the runner checks the run's checkpoints against the sha256 the store recorded and
+ * falls back to the previous one, or starts over, when the newest is missing or corrupt (engine/tasks/checkpoint.ts).
  */
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import type { Db } from '../store/db'
-import type { EngineHost } from './engineHost'
+import { EngineDownError, type EngineHost } from './engineHost'
 import type { EventHub } from '../services/events'
 import type { EngineEvent } from '../engine/protocol'
 import * as runs from '../store/runs'
+import { checkpointWeightsPath, chooseCheckpoint } from '../engine/tasks/checkpoint'
 
 /** Where a run's checkpoint, weights and exports live. */
 export function runDirOf(dataDir: string, runId: number): string {
@@ -39,6 +45,8 @@ export class JobRunner {
     private readonly opts: RunnerOptions,
   ) {
     engine.on('event', (ev: EngineEvent) => this.onEngineEvent(ev))
+    // the engine came back by itself after a crash: go on with the queue
+    engine.on('restarted', () => this.kick())
   }
 
   get running(): { runId: number; name: string } | null {
@@ -85,7 +93,7 @@ export class JobRunner {
     this.pumping = true
     try {
       for (let runId = this.nextQueued(); runId !== undefined; runId = this.nextQueued()) {
-        await this.execute(runId)
+        if (!(await this.execute(runId))) break
       }
     } finally {
       this.pumping = false
@@ -93,13 +101,21 @@ export class JobRunner {
     }
   }
 
-  private async execute(runId: number): Promise<void> {
+  /** Runs one queued run; false when the engine cannot be started (the run stays queued, the queue waits). */
+  private async execute(runId: number): Promise<boolean> {
     const spec = runs.getRunSpec(this.db, runId)
+    // the engine first (one start, shared with anyone else starting it): a run is claimed only when it can run
+    if (this.engine.state !== 'ready') {
+      if (this.engine.gaveUp) return false
+      try {
+        await this.engine.start()
+      } catch (e) {
+        console.error(`run ${runId} waits: the engine did not start (${(e as Error).message})`)
+        return false
+      }
+    }
     const checkpointEpoch = runs.getRunStatus(this.db, runId)?.checkpointEpoch ?? null
-    if (!runs.claimRun(this.db, runId, process.pid, this.engine.backend?.name ?? null)) return
-    const resume = checkpointEpoch !== null
-    // the checkpoint holds `checkpointEpoch` finished epochs (0-based epochs 0 .. checkpointEpoch-1): drop what comes after
-    if (resume) runs.truncateRunAfter(this.db, runId, checkpointEpoch - 1)
+    if (!runs.claimRun(this.db, runId, process.pid, this.engine.backend?.name ?? null)) return true
     this.current = { runId, name: `#${runId} ${spec.recipe.method} (seed ${spec.seed})` }
     this.events.publish({ type: 'run.state', runId, status: 'running' })
     this.beat = setInterval(() => {
@@ -108,7 +124,7 @@ export class JobRunner {
       if (runs.cancelRequested(this.db, runId)) void this.engine.request('run.cancel', { runId }).catch(() => undefined)
     }, this.opts.heartbeatMs ?? 2000)
     try {
-      if (this.engine.state !== 'ready') await this.engine.start()
+      const resume = await this.prepareCheckpoint(runId, checkpointEpoch)
       const out = await this.engine.request('run.start', {
         runId,
         spec,
@@ -117,7 +133,11 @@ export class JobRunner {
         resume,
       })
       this.flushLosses(runId)
-      if (out.status === 'succeeded') this.recordFile(runId, 'final', join(this.runDir(runId), 'final.safetensors'))
+      if (out.status === 'succeeded') {
+        this.recordFile(runId, 'final', join(this.runDir(runId), 'final.safetensors'))
+        // a finished run keeps its newest checkpoint only (runJob removed the previous one)
+        runs.removeArtifact(this.db, runId, 'checkpoint', checkpointWeightsPath(this.runDir(runId), 'previous'))
+      }
       // a diverged run (non-finite loss) is a failed run whose health says why
       const status = out.status === 'diverged' ? 'failed' : out.status
       runs.finishRun(this.db, runId, status, { bestEpoch: out.bestEpoch, final: out.final, error: out.error ?? null, health: out.health })
@@ -125,8 +145,8 @@ export class JobRunner {
     } catch (e) {
       this.flushLosses(runId)
       const message = (e as Error).message
-      // the engine died under the run: it is resumable, not failed
-      const died = /engine process exited|not running/.test(message)
+      // the engine died or hung under the run (the host restarts it): the run is resumable, not failed
+      const died = e instanceof EngineDownError || /engine process exited|not running/.test(message)
       runs.finishRun(this.db, runId, died ? 'interrupted' : 'failed', { error: message })
       this.events.publish({ type: 'run.state', runId, status: died ? 'interrupted' : 'failed', error: message })
     } finally {
@@ -138,6 +158,40 @@ export class JobRunner {
     } catch (e) {
       console.error(`after run ${runId}: ${(e as Error).message}`)
     }
+    return true
+  }
+
+  /**
+   * Before a claimed run starts: which checkpoint it continues from. `checkpointEpoch` is what the store
+   * recorded (null: none, the run starts from the beginning). Returns whether the engine resumes.
+   * The store is brought in line with the checkpoint chosen (epochs after it dropped; they run again).
+   */
+  private async prepareCheckpoint(runId: number, checkpointEpoch: number | null): Promise<boolean> {
+    if (checkpointEpoch === null) return false
+    const dir = this.runDir(runId)
+    const known = runs.checkpointArtifacts(this.db, runId)
+    const c = await chooseCheckpoint(dir, new Set(known.map((k) => k.sha256)))
+    if (c.use === 'newest') {
+      if (c.epochsDone !== checkpointEpoch) runs.resetCheckpoints(this.db, runId, c.epochsDone, known)
+      // the checkpoint holds `epochsDone` finished epochs (0-based epochs 0 .. epochsDone-1): drop what comes after
+      runs.truncateRunAfter(this.db, runId, c.epochsDone! - 1)
+      return true
+    }
+    let note: string
+    if (c.use === 'previous') {
+      const from = c.epochsDone!
+      runs.resetCheckpoints(this.db, runId, from, [{ path: checkpointWeightsPath(dir), sha256: c.sha256!, bytes: c.bytes! }])
+      runs.truncateRunAfter(this.db, runId, from - 1)
+      note = `resuming from the previous checkpoint (after epoch ${from}); epochs from ${from + 1} run again: ${c.problems.join('; ')}`
+    } else {
+      // nothing usable: the run starts over (same seed, same result), its recorded epochs are dropped
+      runs.resetCheckpoints(this.db, runId, null, [])
+      runs.truncateRunAfter(this.db, runId, -2)
+      note = `starting over: no usable checkpoint (${c.problems.join('; ')})`
+    }
+    console.warn(`run ${runId}: ${note}`)
+    this.events.publish({ type: 'run.stage', runId, stage: note })
+    return c.use === 'previous'
   }
 
   /** A file the run wrote, by path and hash (final weights; checkpoints arrive with their epoch event). */
@@ -161,7 +215,8 @@ export class JobRunner {
       this.flushLosses(ev.runId)
       if (ev.imagesPerSec) runs.recordThroughput(this.db, ev.runId, ev.imagesPerSec)
       runs.recordEpoch(this.db, ev.runId, ev.metrics, ev.checkpoint?.epoch)
-      if (ev.checkpoint) runs.addArtifact(this.db, ev.runId, 'checkpoint', ev.checkpoint.path, ev.checkpoint.sha256, ev.checkpoint.bytes)
+      // the engine moved the checkpoint before this one to checkpoint.prev/: the store keeps both hashes
+      if (ev.checkpoint) runs.recordCheckpoint(this.db, ev.runId, ev.checkpoint, checkpointWeightsPath(this.runDir(ev.runId), 'previous'))
       this.events.publish({ type: 'run.epoch', runId: ev.runId, metrics: ev.metrics })
     } else if (ev.type === 'run.stage') {
       this.events.publish(ev)

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIGRATIONS } from './migrations'
+import { ensureDataDir } from '../services/dataDir'
 
 export type Db = Database.Database
 
@@ -10,14 +11,23 @@ export interface OpenStoreOptions {
   nativeBinding?: string
 }
 
-/** Opens (creating if needed) the store in `dataDir/daft.sqlite`: WAL mode, foreign keys, migrations applied. */
+/**
+ * Opens (creating if needed) the store in `dataDir/daft.sqlite`: WAL mode, foreign keys, migrations applied.
+ * The data directory is created 0700 (services/dataDir.ts) and a new store file 0600 (SQLite gives its -wal
+ * and -shm files the store's mode); an existing store file keeps its mode.
+ */
 export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Db {
-  mkdirSync(dataDir, { recursive: true })
+  const dir = ensureDataDir(dataDir)
+  if (dir.tightened) console.warn(`data directory ${dataDir} was readable by other users; it is now 0700`)
+  if (dir.warning) console.warn(`warning: ${dir.warning}`)
   const file = join(dataDir, 'daft.sqlite')
+  // create the file ourselves so it is private from the first byte ('a': never truncates an existing store)
+  closeSync(openSync(file, 'a', 0o600))
   const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {})
+  // first: a second process opening the same new store waits for the first instead of failing
+  db.pragma('busy_timeout = 5000')
   db.pragma('journal_mode = WAL')
   db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
   migrate(db)
   return db
 }
@@ -26,17 +36,38 @@ export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number
 }
 
-/** Applies every migration past the store's `user_version`, each in its own transaction. */
-export function migrate(db: Db): number {
-  const from = schemaVersion(db)
-  if (from > MIGRATIONS.length) {
-    throw new Error(`store schema version ${from} is newer than this build knows (${MIGRATIONS.length}); update the workbench`)
+function refuseNewer(v: number): void {
+  if (v > MIGRATIONS.length) {
+    throw new Error(`store schema version ${v} is newer than this build knows (${MIGRATIONS.length}); update the workbench`)
   }
-  for (let v = from; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+}
+
+/**
+ * Applies every migration past the store's `user_version`, each in its own IMMEDIATE transaction that
+ * re-reads `user_version` after taking the write lock: two processes upgrading the same store at once
+ * apply each migration once (the second one waits, then finds it done).
+ */
+export function migrate(db: Db): number {
+  const seen = schemaVersion(db)
+  refuseNewer(seen)
+  if (seen === MIGRATIONS.length) return seen // up to date: no write lock needed
+  const busy = db.pragma('busy_timeout', { simple: true }) as number
+  // a large migration in another process may hold the lock for a while
+  db.pragma('busy_timeout = 60000')
+  try {
+    const step = db.transaction((): boolean => {
+      const v = schemaVersion(db)
+      refuseNewer(v)
+      if (v >= MIGRATIONS.length) return false
       db.exec(MIGRATIONS[v])
       db.pragma(`user_version = ${v + 1}`)
-    })()
+      return true
+    })
+    while (step.immediate()) {
+      // one migration per transaction
+    }
+  } finally {
+    db.pragma(`busy_timeout = ${busy}`)
   }
   return schemaVersion(db)
 }

@@ -205,3 +205,45 @@ export function addArtifact(db: Db, runId: number | null, kind: string, path: st
     return Number(db.prepare('INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)').run(runId, kind, path, sha256, bytes).lastInsertRowid)
   })()
 }
+
+export interface FileRecord {
+  path: string
+  sha256: string
+  bytes: number
+}
+
+/** The checkpoints the store knows for a run (the newest, and the previous one while the run trains). */
+export function checkpointArtifacts(db: Db, runId: number): FileRecord[] {
+  return db.prepare("SELECT path, sha256, bytes FROM artifacts WHERE run_id = ? AND kind = 'checkpoint' ORDER BY id").all(runId) as FileRecord[]
+}
+
+/**
+ * A new epoch checkpoint at `saved.path`: what was recorded there moves to `previousPath`, as the engine
+ * renamed the folder (checkpoint -> checkpoint.prev), so both hashes stay known for a resume to check.
+ */
+export function recordCheckpoint(db: Db, runId: number, saved: FileRecord, previousPath: string): void {
+  db.transaction(() => {
+    const row = db.prepare("SELECT sha256, bytes FROM artifacts WHERE run_id = ? AND kind = 'checkpoint' AND path = ?").get(runId, saved.path) as
+      | { sha256: string; bytes: number }
+      | undefined
+    if (row && row.sha256 !== saved.sha256) addArtifact(db, runId, 'checkpoint', previousPath, row.sha256, row.bytes)
+    addArtifact(db, runId, 'checkpoint', saved.path, saved.sha256, saved.bytes)
+  })()
+}
+
+/**
+ * After a resume checked the run's checkpoints: the run continues from `epoch` finished epochs (null: from
+ * the start) with `kept` as its only checkpoint records.
+ */
+export function resetCheckpoints(db: Db, runId: number, epoch: number | null, kept: FileRecord[]): void {
+  db.transaction(() => {
+    db.prepare('UPDATE runs SET checkpoint_epoch = ? WHERE id = ?').run(epoch, runId)
+    db.prepare("DELETE FROM artifacts WHERE run_id = ? AND kind = 'checkpoint'").run(runId)
+    for (const k of kept) addArtifact(db, runId, 'checkpoint', k.path, k.sha256, k.bytes)
+  })()
+}
+
+/** Forgets a file record (a file the run removed). */
+export function removeArtifact(db: Db, runId: number, kind: string, path: string): void {
+  db.prepare('DELETE FROM artifacts WHERE run_id = ? AND kind = ? AND path = ?').run(runId, kind, path)
+}

@@ -31,5 +31,7 @@ describe('engine process', () => {
     process.kill(host.pid!, 'SIGKILL')
     await expect(pending.then(() => host.request('ping', {}))).rejects.toThrow(/exited|not running/)
     expect(host.state).toBe('error')
+    // (it restarts by itself: engineSupervision.test.ts)
+    await host.stop()
   })
 })

@@ -15,7 +15,7 @@ import { assessRun } from '../../../shared/health'
 import { createLoader } from '../data/loader'
 import type { EpochEvent } from '../train/loop'
 import { evalLoader, loadExperimentSamples, trainTransformOf, type LoaderSet } from './experimentData'
-import { loadCheckpointState, saveCheckpoint } from './checkpoint'
+import { cleanCheckpointLeftovers, clearCheckpoints, dropPreviousCheckpoint, loadCheckpointState, saveCheckpoint } from './checkpoint'
 
 /** files in a run's folder: weights when fine-tuning began, and the final (best-epoch) weights */
 export const INITIAL_WEIGHTS = 'initial.safetensors'
@@ -42,7 +42,11 @@ function toEpochMetrics(ev: EpochEvent): EpochMetrics {
 export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
   const { spec, runId, emit } = req
   const recipe = spec.recipe
-  mkdirSync(req.runDir, { recursive: true })
+  // the run's folder is private (decoded data and weights); opening it removes what a killed checkpoint write left
+  mkdirSync(req.runDir, { recursive: true, mode: 0o700 })
+  cleanCheckpointLeftovers(req.runDir)
+  // a run that starts over must not rotate a stale checkpoint into checkpoint.prev
+  if (!req.resume) clearCheckpoints(req.runDir)
   emit({ type: 'run.stage', runId, stage: 'loading data' })
   const data = await loadExperimentSamples(spec.data, spec.seed)
   const K = data.classes.length
@@ -120,6 +124,8 @@ export async function runJob(req: RunJobRequest): Promise<RunOutcome> {
     await initialSaved
     if (result.status === 'completed') {
       await saveSafetensors(join(req.runDir, FINAL_WEIGHTS), result.weights, { arch: model.arch, classes: JSON.stringify(data.classes), method: recipe.method })
+      // a finished run keeps its newest checkpoint only
+      dropPreviousCheckpoint(req.runDir)
     }
     if (!recipe.trainBackbone && result.status === 'completed') {
       // LP: no epochs; record its single evaluation as epoch 0
