@@ -36,6 +36,8 @@ export class JobRunner {
   private pumping = false
   private beat?: ReturnType<typeof setInterval>
   private pendingLosses: { step: number; epoch: number; loss: number }[] = []
+  /** runs another process took over while this one ran them (warned once each) */
+  private readonly disowned = new Set<number>()
   private idleWaiters: (() => void)[] = []
 
   constructor(
@@ -140,15 +142,17 @@ export class JobRunner {
       }
       // a diverged run (non-finite loss) is a failed run whose health says why
       const status = out.status === 'diverged' ? 'failed' : out.status
-      runs.finishRun(this.db, runId, status, { bestEpoch: out.bestEpoch, final: out.final, error: out.error ?? null, health: out.health })
-      this.events.publish({ type: 'run.state', runId, status, ...(out.error ? { error: out.error } : {}) })
+      if (runs.finishRun(this.db, runId, status, { bestEpoch: out.bestEpoch, final: out.final, error: out.error ?? null, health: out.health, owner: process.pid })) {
+        this.events.publish({ type: 'run.state', runId, status, ...(out.error ? { error: out.error } : {}) })
+      } else this.lostOwnership(runId)
     } catch (e) {
       this.flushLosses(runId)
       const message = (e as Error).message
       // the engine died or hung under the run (the host restarts it): the run is resumable, not failed
       const died = e instanceof EngineDownError || /engine process exited|not running/.test(message)
-      runs.finishRun(this.db, runId, died ? 'interrupted' : 'failed', { error: message })
-      this.events.publish({ type: 'run.state', runId, status: died ? 'interrupted' : 'failed', error: message })
+      if (runs.finishRun(this.db, runId, died ? 'interrupted' : 'failed', { error: message, owner: process.pid })) {
+        this.events.publish({ type: 'run.state', runId, status: died ? 'interrupted' : 'failed', error: message })
+      } else this.lostOwnership(runId)
     } finally {
       clearInterval(this.beat)
       this.current = null
@@ -203,7 +207,24 @@ export class JobRunner {
 
   private flushLosses(runId: number): void {
     if (!this.pendingLosses.length) return
-    runs.recordBatchLosses(this.db, runId, this.pendingLosses.splice(0))
+    const rows = this.pendingLosses.splice(0)
+    if (this.owns(runId)) runs.recordBatchLosses(this.db, runId, rows)
+  }
+
+  /** Writes for a run happen only while this process owns it in the store; otherwise its engine stops it. */
+  private owns(runId: number): boolean {
+    if (runs.ownsRun(this.db, runId, process.pid)) return true
+    this.lostOwnership(runId)
+    return false
+  }
+
+  private lostOwnership(runId: number): void {
+    if (this.disowned.has(runId)) return
+    this.disowned.add(runId)
+    const message = `run ${runId} is no longer owned by this process (pid ${process.pid}): another process took it over; its results here are discarded`
+    console.warn(message)
+    this.events.publish({ type: 'run.stage', runId, stage: message })
+    if (this.current?.runId === runId) void this.engine.request('run.cancel', { runId }).catch(() => undefined)
   }
 
   private onEngineEvent(ev: EngineEvent): void {
@@ -213,6 +234,7 @@ export class JobRunner {
       this.events.publish({ type: 'run.batch', runId: ev.runId, epoch: ev.epoch, step: ev.step, batch: ev.batch, batches: ev.batches, loss: ev.loss, imagesPerSec: ev.imagesPerSec })
     } else if (ev.type === 'run.epoch') {
       this.flushLosses(ev.runId)
+      if (!this.owns(ev.runId)) return
       if (ev.imagesPerSec) runs.recordThroughput(this.db, ev.runId, ev.imagesPerSec)
       runs.recordEpoch(this.db, ev.runId, ev.metrics, ev.checkpoint?.epoch)
       // the engine moved the checkpoint before this one to checkpoint.prev/: the store keeps both hashes

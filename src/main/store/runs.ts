@@ -107,15 +107,30 @@ export function truncateRunAfter(db: Db, runId: number, epoch: number): void {
   })()
 }
 
+/** The run is 'running' and owned by `pid`: only then may that process write its results. */
+export function ownsRun(db: Db, runId: number, pid: number): boolean {
+  return db.prepare("SELECT 1 FROM runs WHERE id = ? AND status = 'running' AND owner_pid = ?").get(runId, pid) !== undefined
+}
+
+/**
+ * Ends a run. With `owner`, only while that process still owns the running run (a run another process
+ * took over, e.g. after marking it interrupted and resuming it, is left to its new owner): returns whether
+ * the row was written.
+ */
 export function finishRun(
   db: Db,
   runId: number,
   status: Exclude<RunStatus, 'queued' | 'running'>,
-  out: { bestEpoch?: number | null; final?: Record<string, number> | null; error?: string | null; health?: RunHealth | null } = {},
-): void {
-  db.prepare(
-    `UPDATE runs SET status = ?, best_epoch = ?, final_json = ?, error = ?, health_json = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`,
-  ).run(status, out.bestEpoch ?? null, out.final ? JSON.stringify(out.final) : null, out.error ?? null, out.health ? JSON.stringify(out.health) : null, runId)
+  out: { bestEpoch?: number | null; final?: Record<string, number> | null; error?: string | null; health?: RunHealth | null; owner?: number } = {},
+): boolean {
+  const guard = out.owner === undefined ? '' : " AND status = 'running' AND owner_pid = ?"
+  const args: unknown[] = [status, out.bestEpoch ?? null, out.final ? JSON.stringify(out.final) : null, out.error ?? null, out.health ? JSON.stringify(out.health) : null, runId]
+  if (out.owner !== undefined) args.push(out.owner)
+  return (
+    db
+      .prepare(`UPDATE runs SET status = ?, best_epoch = ?, final_json = ?, error = ?, health_json = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?${guard}`)
+      .run(...args).changes === 1
+  )
 }
 
 /** Asks whoever runs `runId` (maybe another process) to stop it; its runner sees the flag on its next heartbeat. */

@@ -46,8 +46,9 @@ describe('sweep planning and selection (real store, results written as a run wou
       ['sweep', 0.001, 1],
     ])
     const { experimentId, runIds } = createExperimentService(db, ensureDemoProject(db), spec)
-    const finish = (id: number, val: number, health: RunHealth | null = null): void =>
+    const finish = (id: number, val: number, health: RunHealth | null = null): void => {
       runs.finishRun(db, id, 'succeeded', { bestEpoch: 0, final: { 'id-val': val, 'id-test': val }, health })
+    }
     finish(runIds[0], 0.95, blowup) // the best ID val, but its loss blew up: it loses the selection
     expect(advanceSweep(db, experimentId)).toEqual([]) // step 1 still running
     finish(runIds[1], 0.8, mild) // a warning alone does not disqualify
