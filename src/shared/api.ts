@@ -22,10 +22,13 @@ import type {
 } from './types'
 import type { EpochMetrics, ExperimentSpec, RunStatus, RunSummary } from './experiments'
 import type { HeadLrGrid, HeadProbeResult } from './headProbe'
+import type { DoctorReport } from './doctor'
 
 export interface ApiOperations {
   /** Version, data directory, engine state and backend, the running job. */
   'app.status': { req: Record<string, never>; res: AppStatus }
+  /** Set-up checklist (daft doctor): which tensor backend loads and, for each piece that does not, why and the fix. */
+  'app.doctor': { req: Record<string, never>; res: DoctorReport }
   /** Projects in the store (the built-in demo project is always there). */
   'projects.list': { req: Record<string, never>; res: ProjectSummary[] }
   /** Server-side folder browser (the browser has no native folder picker). */
@@ -64,7 +67,7 @@ export interface ApiOperations {
   'runs.cancel': { req: { runId: number }; res: { cancelled: boolean } }
   'runs.resume': { req: { runId: number }; res: { resumed: boolean } }
   /** Writes a finished run's model: safetensors (PyTorch key names) or a TF.js layers model folder. */
-  'runs.export': { req: { runId: number; format: 'safetensors' | 'tfjs'; which?: 'final' | 'initial'; out: string }; res: { out: string; format: string; arch: string } }
+  'runs.export': { req: { runId: number; format: 'safetensors' | 'tfjs'; which?: 'final' | 'initial'; out: string; overwrite?: boolean }; res: { out: string; format: string; arch: string } }
 
   /** Feature-distortion analysis of a finished run (computed when the run ends); null if not computed yet. */
   'analysis.get': { req: { runId: number }; res: RunAnalysis | null }
@@ -83,6 +86,7 @@ export type Res<K extends OpName> = ApiOperations[K]['res']
 /** Runtime list of operation names: the only channels the transports accept. */
 export const API_OPERATIONS = [
   'app.status',
+  'app.doctor',
   'projects.list',
   'fs.listDir',
   'fs.pickFolder',

@@ -1,6 +1,7 @@
 /**
  * Table 2-style aggregation: per method, mean and sample std over seeds of each eval set's accuracy at
- * the best epoch; the best method per column marked. Pure.
+ * the best epoch; the best method per column marked. A set with one value has a mean and no std (n = 1:
+ * there is no spread to report, and "± 0.00" would claim one). The one CSV writer (CLI and UI). Pure.
  */
 import type { RunSummary } from './experiments'
 import type { ComparisonTable } from './types'
@@ -34,10 +35,8 @@ export function compareRuns(experimentId: number, experiment: string, runs: RunS
       const s: Record<string, number> = {}
       for (const set of sets) {
         const xs = rs.map((r) => r.final![set]).filter((x): x is number => typeof x === 'number')
-        if (xs.length) {
-          m[set] = mean(xs)
-          s[set] = std(xs)
-        }
+        if (xs.length) m[set] = mean(xs)
+        if (xs.length > 1) s[set] = std(xs)
       }
       const warnings = rs.reduce((n, r) => n + (r.health?.warnings.length ?? 0), 0)
       const keptStart = rs.filter((r) => r.bestEpoch !== null && r.bestEpoch < 0).length
@@ -57,17 +56,36 @@ export function compareRuns(experimentId: number, experiment: string, runs: RunS
   return { experimentId, experiment, sets, rows, best, health }
 }
 
-/** CSV with one row per method: mean and std per set (accuracy in %). */
+/**
+ * A mean and its spread for display, accuracy in %: "91.23" and "± 0.40", or "n = 1" where there is no std (one
+ * value); mean "-" where the set has no value at all.
+ */
+export function accuracyCell(m: number | undefined, s: number | undefined, digits = 2): { mean: string; spread: string } {
+  if (m === undefined || !Number.isFinite(m)) return { mean: '-', spread: '' }
+  return { mean: (100 * m).toFixed(digits), spread: s === undefined || !Number.isFinite(s) ? 'n = 1' : `± ${(100 * s).toFixed(digits)}` }
+}
+
+/**
+ * The comparison as CSV, the one writer behind `daft compare --csv` and Compare's "Export CSV": one row per method
+ * with columns method, n (runs reported), seeds (space-separated), lr_backbone, lr_head, then per set
+ * `<set>_mean` and `<set>_std`, accuracy in % (up to 4 decimals). A std is empty where there is none (n = 1),
+ * as is a set the method has no value for. RFC 4180 quoting, "\n" line ends.
+ */
 export function comparisonCsv(t: ComparisonTable): string {
-  const head = ['method', 'runs', ...t.sets.flatMap((s) => [`${s}_mean`, `${s}_std`])]
-  const lines = t.rows.map((r) => [r.method, String(r.runs), ...t.sets.flatMap((s) => [fmt(r.mean[s]), fmt(r.std[s])])])
-  return [head, ...lines].map((l) => l.map(csvCell).join(',')).join('\n') + '\n'
+  const head = ['method', 'n', 'seeds', 'lr_backbone', 'lr_head', ...t.sets.flatMap((s) => [`${s}_mean`, `${s}_std`])]
+  const lines = t.rows.map((r) => [r.method, String(r.runs), r.seeds.join(' '), num(r.lr.backbone), num(r.lr.head), ...t.sets.flatMap((s) => [pct(r.mean[s]), pct(r.std[s])])])
+  return [head, ...lines].map((l) => l.map(csvField).join(',')).join('\n') + '\n'
 }
 
-function fmt(x: number | undefined): string {
-  return x === undefined ? '' : (100 * x).toFixed(2)
+function pct(x: number | undefined): string {
+  return x === undefined || !Number.isFinite(x) ? '' : String(Number((100 * x).toFixed(4)))
 }
 
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+function num(x: number): string {
+  return Number.isFinite(x) ? String(x) : ''
+}
+
+/** One CSV field, quoted when it holds a comma, quote or line break (RFC 4180). */
+export function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }

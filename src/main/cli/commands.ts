@@ -1,5 +1,6 @@
 /** Registry of `daft` sub-commands. Each lives in its own module and uses the engine/services directly. */
 import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from './engineCommands'
+import { doctorCommand } from './doctorCommand'
 import { analyzeCommand, cancelCommand, exportCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
 
 export interface Command {
@@ -21,6 +22,7 @@ export const COMMANDS: Record<string, Command> = {
   analyze: analyzeCommand,
   robustness: robustnessCommand,
   export: exportCommand,
+  doctor: doctorCommand,
 }
 
 export function usage(): string {

@@ -12,7 +12,7 @@ import { applyHeadProbe, resolveExperiment, sweepsDaft, type ExperimentFile, typ
 import { headProbeLines } from '../../shared/headProbe'
 import type { ExperimentSpec } from '../../shared/experiments'
 import { healthLines } from '../../shared/health'
-import { compareRuns, comparisonCsv } from '../../shared/compare'
+import { accuracyCell, compareRuns, comparisonCsv } from '../../shared/compare'
 import type { ComparisonTable } from '../../shared/types'
 import { startApp, type App } from '../app'
 import { forkSpawner } from '../jobs/forkSpawner'
@@ -59,8 +59,10 @@ async function drain(app: App, json: boolean): Promise<void> {
 }
 
 export function formatTable(t: ComparisonTable): string {
-  const cell = (m: number | undefined, s: number | undefined, best: boolean): string =>
-    m === undefined ? '-'.padStart(16) : `${best ? '*' : ' '}${(100 * m).toFixed(2)} ± ${(100 * (s ?? 0)).toFixed(2)}`.padStart(16)
+  const cell = (m: number | undefined, s: number | undefined, best: boolean): string => {
+    const c = accuracyCell(m, s)
+    return (m === undefined ? c.mean : `${best ? '*' : ' '}${c.mean} ${c.spread}`).padStart(16)
+  }
   const head = `${'method'.padEnd(8)} ${'runs'.padStart(4)} ${t.sets.map((s) => s.padStart(16)).join(' ')}`
   const rows = t.rows.map((r) => `${r.method.padEnd(8)} ${String(r.runs).padStart(4)} ${t.sets.map((s) => cell(r.mean[s], r.std[s], t.best[s] === r.method)).join(' ')}`)
   const notes = t.health.map((h) => `  #${h.runId} ${h.method} seed ${h.seed}${h.role === 'sweep' ? ` (sweep, lr ${h.lr.backbone}/${h.lr.head})` : ''}: ${healthLines({ ok: false, warnings: [h.warning] })[0]}`)

@@ -11,13 +11,15 @@ import { EventHub } from './events'
 import { ensureDemoProject, listProjects } from './projects'
 import { demoExperiment } from './demo'
 import { listDir } from './fsBrowse'
-import { imageThumbnail, importDatasetService, previewDataset, requireDataset } from './datasets'
+import { imageThumbnail, importDatasetService, previewDataset, requireDataset, requireSplit } from './datasets'
 import { compareService, createExperimentService, listExperiments, probeHeadLrService } from './experiments'
 import { getModel, listDatasets, listModels, saveModel } from '../store/catalog'
 import * as runs from '../store/runs'
 import { getAnalysis } from '../store/analysis'
 import { analyzeAndStore, galleryService, robustnessService } from './analysis'
+import { runDoctor } from '../doctor'
 import { basename, dirname, resolve } from 'node:path'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 
 export type Services = { [K in OpName]: (req: Req<K>) => Promise<Res<K>> }
 
@@ -51,6 +53,7 @@ export function createServices(ctx: ServiceContext): Services {
       engine: { state: ctx.engine.state, backend: ctx.engine.backend, error: ctx.engine.error, pid: ctx.engine.pid },
       runningJob: ctx.runner.running,
     }),
+    'app.doctor': async () => runDoctor(),
     'projects.list': async () => listProjects(db),
     'fs.listDir': async (req) => listDir(req.path),
     'fs.pickFolder': async (req) => (ctx.pickFolder ? ctx.pickFolder(req.title) : null),
@@ -58,7 +61,7 @@ export function createServices(ctx: ServiceContext): Services {
     'datasets.import': async (req) => importDatasetService(db, { ...req, projectId: int(req.projectId, 'projectId') }),
     'datasets.list': async (req) => listDatasets(db, int(req.projectId, 'projectId')),
     'datasets.get': async (req) => requireDataset(db, int(req.id, 'id')),
-    'datasets.preview': async (req) => previewDataset(db, { ...req, id: int(req.id, 'id') }),
+    'datasets.preview': async (req) => previewDataset(db, { id: int(req.id, 'id'), split: req.split, perClass: req.perClass }),
     'images.get': async (req) => imageThumbnail(db, ctx.imageRoots, req),
 
     'models.import': async (req) => {
@@ -78,11 +81,16 @@ export function createServices(ctx: ServiceContext): Services {
       const model = getModel(db, int(req.modelId, 'modelId'))
       if (!model) throw new ApiError('not_found', `model ${req.modelId} does not exist`)
       const ds = requireDataset(db, int(req.datasetId, 'datasetId'))
+      // only one of the dataset's own splits (never a path); the engine reads the dataset root, confined to it
+      const split = req.split === undefined ? undefined : requireSplit(ds, req.split)
+      if (req.limit !== undefined && (typeof req.limit !== 'number' || !Number.isInteger(req.limit) || req.limit < 1)) {
+        throw new ApiError('bad_request', `limit: a positive integer number of images (got ${String(JSON.stringify(req.limit) ?? req.limit).slice(0, 80)})`)
+      }
       const report = await ctx.engine.request('model.shift', {
         modelPath: model.path,
         arch: model.arch,
         dataRoot: ds.root,
-        split: req.split,
+        split,
         limit: req.limit ?? 512,
         size: model.preprocessing.inputSize[0],
         normalize: model.preprocessing.normalize as never,
@@ -120,7 +128,20 @@ export function createServices(ctx: ServiceContext): Services {
       if (runs.getRunStatus(db, runId)?.status !== 'succeeded') throw new ApiError('not_finished', `run ${runId} has not finished; only finished runs export`)
       if (req.format !== 'safetensors' && req.format !== 'tfjs') throw new ApiError('bad_request', `format: safetensors or tfjs (got ${String(req.format)})`)
       if (typeof req.out !== 'string' || !req.out) throw new ApiError('bad_request', 'out: the output path is required')
-      return ctx.engine.request('run.export', { spec: runs.getRunSpec(db, runId), runDir: ctx.runner.runDir(runId), format: req.format, which: req.which ?? 'final', out: resolve(req.out) })
+      const out = resolve(req.out)
+      const overwrite = req.overwrite === true
+      // an existing path is refused unless asked to overwrite (an empty folder takes a TF.js export); the engine
+      // checks again right before it renames the finished export into place
+      if (!overwrite && existsSync(out) && !(req.format === 'tfjs' && statSync(out).isDirectory() && readdirSync(out).length === 0)) {
+        throw new ApiError('exists', `${out} exists; pass overwrite (daft export --overwrite) to replace it`)
+      }
+      try {
+        return await ctx.engine.request('run.export', { spec: runs.getRunSpec(db, runId), runDir: ctx.runner.runDir(runId), format: req.format, which: req.which ?? 'final', out, overwrite })
+      } catch (e) {
+        const message = (e as Error).message
+        if (/ exists; pass overwrite| exists and is not a | holds no TF\.js model/.test(message)) throw new ApiError('exists', message)
+        throw e
+      }
     },
     'analysis.get': async (req) => getAnalysis(db, int(req.runId, 'runId')),
     'analysis.recompute': async (req) => analyzeAndStore(ctx, int(req.runId, 'runId')),

@@ -120,8 +120,13 @@ describe('daft store commands', () => {
     expect(text.stdout).toMatch(/mean ± std over seeds/)
     const csv = daft('compare', String(r.json.experimentId), '--csv')
     const lines = csv.stdout.trim().split('\n')
-    expect(lines[0]).toBe('method,runs,id-val_mean,id-val_std,id-test_mean,id-test_std,stroke_mean,stroke_std')
-    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(['LP', 'DAFT'])
+    expect(lines[0]).toBe('method,n,seeds,lr_backbone,lr_head,id-val_mean,id-val_std,id-test_mean,id-test_std,stroke_mean,stroke_std')
+    // two seeds per method: n = 2 and a std in every set (the same file as Compare's Export CSV)
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([
+      ['LP', '2', '0 1'],
+      ['DAFT', '2', '0 1'],
+    ])
+    for (const l of lines.slice(1)) expect(l.split(',').slice(5).every((v) => v !== '' && Number.isFinite(Number(v)))).toBe(true)
 
     const runs = daft('runs', '--json')
     expect(runs.json.runs).toHaveLength(4)
