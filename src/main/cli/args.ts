@@ -8,7 +8,7 @@ export function parse<O extends Options>(args: string[], options: O, usage: stri
     const r = parseArgs({ args, options: { ...options, json: { type: 'boolean' } }, allowPositionals: true, strict: true })
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals }
   } catch (e) {
-    throw new Error(`${(e as Error).message}\nusage: daft ${usage}`)
+    throw new Error(`${(e as Error).message}\nusage: daft ${usage}`, { cause: e })
   }
 }
 

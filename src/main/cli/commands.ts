@@ -3,11 +3,9 @@ import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from 
 import { doctorCommand } from './doctorCommand'
 import { analyzeCommand, cancelCommand, exportCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
 
-export interface Command {
-  summary: string
-  usage: string
-  run(args: string[]): Promise<number>
-}
+import type { Command } from './command'
+
+export type { Command }
 
 export const COMMANDS: Record<string, Command> = {
   evaluate: evaluateCommand,
@@ -26,6 +24,6 @@ export const COMMANDS: Record<string, Command> = {
 }
 
 export function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  daft ${c.usage.padEnd(60)} ${c.summary}`)
+  const lines = Object.values(COMMANDS).map((c) => `  daft ${c.usage.padEnd(60)} ${c.summary}`)
   return ['usage: daft <command> [options]   (add --json for one JSON object)', '', ...lines].join('\n')
 }

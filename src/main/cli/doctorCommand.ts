@@ -1,5 +1,5 @@
 /** `daft doctor`: which tensor backend loads here and, for each piece that does not, why and the command that fixes it. */
-import type { Command } from './commands'
+import type { Command } from './command'
 import { out, parse } from './args'
 import { doctorExitCode, formatDoctor } from '../../shared/doctor'
 

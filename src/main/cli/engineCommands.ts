@@ -2,7 +2,7 @@
  * `daft evaluate`, `daft convert-bn`, `daft inspect`, `daft shift`: one-shot engine work in the CLI
  * process itself (no app, no store).
  */
-import type { Command } from './commands'
+import type { Command } from './command'
 import { intOption, out, parse, pct, progressBar, required } from './args'
 import type { NormalizePreset } from '../../shared/datasets'
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
-import type { Command } from './commands'
+import type { Command } from './command'
 import { out, parse, pct, progressBar, required, runIdArg } from './args'
 import { applyHeadProbe, resolveExperiment, sweepsDaft, type ExperimentFile, type RunSummary } from '../../shared/experiments'
 import { headProbeLines } from '../../shared/headProbe'
@@ -95,7 +95,7 @@ export const runCommand: Command = {
       const text = readFileSync(abs, 'utf8')
       parsed = (abs.endsWith('.json') ? JSON.parse(text) : YAML.parse(text)) as ExperimentFile
     } catch (e) {
-      throw new Error(`${abs}: cannot read the experiment file (${(e as Error).message.split('\n')[0]})`)
+      throw new Error(`${abs}: cannot read the experiment file (${(e as Error).message.split('\n')[0]})`, { cause: e })
     }
     const dataDir = defaultDataDir(values['data-dir'] as string | undefined)
     let usesDemo = false

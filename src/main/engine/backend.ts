@@ -81,7 +81,7 @@ async function tryWasm(threads?: number): Promise<BackendInfo> {
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm')
   } catch (e) {
-    throw new Error(`@tensorflow/tfjs-backend-wasm failed to load: ${firstLine(e)}`)
+    throw new Error(`@tensorflow/tfjs-backend-wasm failed to load: ${firstLine(e)}`, { cause: e })
   }
   if (tf.engine().registry.wasm == null) {
     // Point the loader at the package's own .wasm files (bundlers may move the JS away from them).
@@ -92,7 +92,7 @@ async function tryWasm(threads?: number): Promise<BackendInfo> {
   try {
     await activate('wasm')
   } catch (e) {
-    throw new Error(`wasm backend failed to initialise: ${firstLine(e)}`)
+    throw new Error(`wasm backend failed to initialise: ${firstLine(e)}`, { cause: e })
   }
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))
   const n = Math.max(1, wasm.getThreadsCount())
@@ -127,7 +127,7 @@ async function select(opts: InitBackendOptions | undefined): Promise<BackendInfo
       const info = await load(forced.name, opts?.threads)
       return { ...info, fallbackReason: `forced by ${forced.source}` }
     } catch (e) {
-      throw new Error(`initBackend: backend '${forced.name}' (forced by ${forced.source}) cannot load: ${firstLine(e)}`)
+      throw new Error(`initBackend: backend '${forced.name}' (forced by ${forced.source}) cannot load: ${firstLine(e)}`, { cause: e })
     }
   }
   const reasons: string[] = []

@@ -3,16 +3,72 @@
  * main -> engine: EngineRequest; engine -> main: EngineResponse or EngineEventMessage.
  * No tfjs here: main imports this file.
  */
-import type { BackendInfo, BackendName } from '../../shared/types'
-import type { EpochMetrics, RunSpec } from '../../shared/experiments'
+import type { BackendInfo, BackendName, DomainShiftReport, ModelSummary, RobustnessReport, RunAnalysis } from '../../shared/types'
+import type { EpochMetrics, ExperimentSpec, RunSpec } from '../../shared/experiments'
 import type { RunHealth } from '../../shared/health'
 import type { HeadProbeResult } from '../../shared/headProbe'
-import type { HeadProbeRequest } from './tasks/headProbe'
-import type { DomainShiftReport, RobustnessReport } from '../../shared/types'
-import type { AnalyzeResult } from './tasks/analyzeRun'
-import type { ExportRequest } from './tasks/exportRun'
-import type { ModelInfo } from '../store/catalog'
-import type { ShiftRequest } from './tasks/models'
+import type { NormalizePreset } from '../../shared/datasets'
+
+
+// ---------------------------------------------------------------- what crosses the process boundary
+// Every type and file name main and the engine both rely on lives here; the engine's tasks import them from
+// this file, never the other way round (layer rule: .dependency-cruiser.cjs, no cycles).
+
+/** Files in a run's folder: the weights when fine-tuning began (DAFT: the converted model), the final
+ *  (best-epoch) weights. Checkpoints: tasks/checkpoint.ts. */
+export const INITIAL_WEIGHTS = 'initial.safetensors'
+export const FINAL_WEIGHTS = 'final.safetensors'
+
+/** A checkpoint's summary as the engine reports it (store/catalog.ts keeps it per registered model). */
+export type ModelInfo = Omit<ModelSummary, 'id' | 'projectId' | 'name' | 'createdAt'>
+
+export interface AnalyzedImages {
+  set: string
+  path: string[]
+  label: Int32Array
+  cosine: Float32Array
+  l2: Float32Array
+  predBefore: Int32Array
+  predAfter: Int32Array
+}
+
+export interface AnalyzeResult {
+  analysis: Omit<RunAnalysis, 'computedAt' | 'classes'>
+  images: AnalyzedImages[]
+  classes: string[]
+}
+
+export interface ExportRequest {
+  spec: RunSpec
+  runDir: string
+  format: 'safetensors' | 'tfjs'
+  /** 'final' = the fine-tuned (best-epoch) weights; 'initial' = where fine-tuning started (e.g. the BN-converted model) */
+  which: 'final' | 'initial'
+  /** a .safetensors file, or a folder for tfjs */
+  out: string
+  /** replace an existing export at `out` (otherwise an existing path is refused) */
+  overwrite?: boolean
+}
+
+export interface ShiftRequest {
+  modelPath: string
+  arch?: string
+  dataRoot: string
+  split?: string
+  limit?: number
+  size?: number
+  normalize?: NormalizePreset
+  batchSize?: number
+}
+
+export interface HeadProbeRequest {
+  spec: ExperimentSpec
+  cacheDir: string | null
+  /** training images used (default 1,000) */
+  limit?: number
+  /** rates tried (default PROBE_HEAD_LRS) */
+  lrs?: number[]
+}
 
 /** What a finished (or cancelled) run reports back. */
 export interface RunOutcome {

@@ -102,6 +102,7 @@ export class EngineHost extends EventEmitter {
   private stopping = false
   /** the start in progress or scheduled; start() and requests join it */
   private starting?: Promise<BackendInfo>
+  private startToken?: object
   private restartTimer?: ReturnType<typeof setTimeout>
   private cancelRestart?: (e: Error) => void
   private crashes: number[] = []
@@ -164,13 +165,15 @@ export class EngineHost extends EventEmitter {
 
   /** Runs `fn` as the start in progress: start() and request() join it until it settles. */
   private track(fn: () => Promise<BackendInfo>): Promise<BackendInfo> {
-    let p!: Promise<BackendInfo>
-    p = (async () => {
+    // which start this is: the finally below clears `starting` only if no newer start replaced it
+    const token = {}
+    this.startToken = token
+    const p: Promise<BackendInfo> = (async () => {
       await null // `this.starting = p` is set before anything below runs
       try {
         return await fn()
       } finally {
-        if (this.starting === p) this.starting = undefined
+        if (this.startToken === token) this.starting = undefined
       }
     })()
     this.starting = p

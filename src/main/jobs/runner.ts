@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Db } from '../store/db'
 import { EngineDownError, type EngineHost } from './engineHost'
 import type { EventHub } from '../services/events'
-import type { EngineEvent } from '../engine/protocol'
+import { FINAL_WEIGHTS, type EngineEvent } from '../engine/protocol'
 import * as runs from '../store/runs'
 import { checkpointWeightsPath, chooseCheckpoint } from '../engine/tasks/checkpoint'
 
@@ -136,7 +136,7 @@ export class JobRunner {
       })
       this.flushLosses(runId)
       if (out.status === 'succeeded') {
-        this.recordFile(runId, 'final', join(this.runDir(runId), 'final.safetensors'))
+        this.recordFile(runId, 'final', join(this.runDir(runId), FINAL_WEIGHTS))
         // a finished run keeps its newest checkpoint only (runJob removed the previous one)
         runs.removeArtifact(this.db, runId, 'checkpoint', checkpointWeightsPath(this.runDir(runId), 'previous'))
       }

@@ -69,7 +69,8 @@ interface ModelRow {
   created_at: string
 }
 
-export type ModelInfo = Omit<ModelSummary, 'id' | 'projectId' | 'name' | 'createdAt'>
+export type { ModelInfo } from '../engine/protocol'
+import type { ModelInfo } from '../engine/protocol'
 
 export function saveModel(db: Db, projectId: number, name: string, info: ModelInfo): ModelSummary {
   db.prepare(

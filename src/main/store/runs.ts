@@ -172,9 +172,13 @@ export function recoverInterrupted(db: Db, staleSeconds = 120): number[] {
 export function listRuns(db: Db, filter: { experimentId?: number; status?: RunStatus; runId?: number } = {}): RunSummary[] {
   const where: string[] = []
   const args: unknown[] = []
-  if (filter.runId !== undefined) (where.push('r.id = ?'), args.push(filter.runId))
-  if (filter.experimentId !== undefined) (where.push('r.experiment_id = ?'), args.push(filter.experimentId))
-  if (filter.status) (where.push('r.status = ?'), args.push(filter.status))
+  const add = (clause: string, value: unknown): void => {
+    where.push(clause)
+    args.push(value)
+  }
+  if (filter.runId !== undefined) add('r.id = ?', filter.runId)
+  if (filter.experimentId !== undefined) add('r.experiment_id = ?', filter.experimentId)
+  if (filter.status) add('r.status = ?', filter.status)
   const rows = db
     .prepare(
       `SELECT r.id, r.experiment_id AS experimentId, e.name AS experiment, r.method, r.seed, r.role, r.status, r.backend,

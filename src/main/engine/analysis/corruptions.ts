@@ -225,7 +225,7 @@ export function mCE(errors: Partial<Record<CorruptionName, ArrayLike<number>>>):
     try {
       ce[c] = corruptionError(errors[c]!)
     } catch (e) {
-      throw new Error(`mCE: ${c}: ${(e as Error).message}`)
+      throw new Error(`mCE: ${c}: ${(e as Error).message}`, { cause: e })
     }
   }
   return { mCE: CORRUPTIONS.reduce((s, c) => s + ce[c], 0) / CORRUPTIONS.length, ce }

@@ -88,7 +88,7 @@ export function galleries(sets: Record<string, GalleryInput>, k: number): SetGal
     try {
       return { set, classes: classGalleries(input, k) }
     } catch (e) {
-      throw new Error(`set '${set}': ${(e as Error).message}`)
+      throw new Error(`set '${set}': ${(e as Error).message}`, { cause: e })
     }
   })
 }

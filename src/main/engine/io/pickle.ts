@@ -59,7 +59,6 @@ const STORAGE_DTYPES: Record<string, HostDType> = {
   ByteStorage: 'uint8', BoolStorage: 'bool',
 }
 
-const MARK = Symbol('mark')
 /** Counts the values a callable copies (see the budget above). */
 type Charge = (n: number) => void
 type Callable = (args: unknown[], charge: Charge) => unknown

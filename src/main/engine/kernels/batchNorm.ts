@@ -19,6 +19,9 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
 import { wasmLoops } from './wasm/bnSimd'
+import { jsLoops, type ChannelLoops } from './bnLoops'
+
+export { jsLoops, type ChannelLoops }
 
 export const BN_TRAIN = 'BatchNormTrainNHWC'
 export const BN_TRAIN_GRAD = 'BatchNormTrainNHWCGrad'
@@ -29,84 +32,6 @@ type Attrs = { epsilon: number }
 
 type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }
 
-/**
- * The three loops every kernel here is made of, over x viewed as [rows, c] (channels last), on one backend's memory.
- * Sums accumulate in float64; coefficient vectors are float32 [c].
- */
-export interface ChannelLoops {
-  /** a new float32 output of `shape` */
-  output(shape: number[]): TensorInfo
-  /** the values of a (small) tensor; call after the outputs are allocated (a wasm heap growth detaches views) */
-  read(t: TensorInfo): Float32Array
-  /** s[k] = sum_i (x[i,k] - center[k]), t[k] = sum_i (x[i,k] - center[k])^2 */
-  sums(x: TensorInfo, center: Float32Array): { s: Float64Array; t: Float64Array }
-  /** s[k] = sum_i o[i,k], t[k] = sum_i o[i,k] * (x[i,k] - center[k]) */
-  dotSums(x: TensorInfo, o: TensorInfo, center: Float32Array): { s: Float64Array; t: Float64Array }
-  /** out = x * a + b per channel, plus y * g when given */
-  affine(out: TensorInfo, x: TensorInfo, a: Float32Array, b: Float32Array, y?: TensorInfo, g?: Float32Array): void
-}
-
-/** The loops in plain JavaScript over Float32Arrays (the cpu backend; wasm when c is not a multiple of 4). */
-export function jsLoops(view: (t: TensorInfo) => Float32Array, output: (shape: number[]) => TensorInfo): ChannelLoops {
-  return {
-    output,
-    read: view,
-    sums(xInfo, center) {
-      const x = view(xInfo)
-      const c = center.length
-      const s = new Float64Array(c)
-      const t = new Float64Array(c)
-      for (let k = 0; k < c; k++) {
-        const ck = center[k]
-        let a = 0
-        let b = 0
-        for (let i = k; i < x.length; i += c) {
-          const d = x[i] - ck
-          a += d
-          b += d * d
-        }
-        s[k] = a
-        t[k] = b
-      }
-      return { s, t }
-    },
-    dotSums(xInfo, oInfo, center) {
-      const x = view(xInfo)
-      const o = view(oInfo)
-      const c = center.length
-      const s = new Float64Array(c)
-      const t = new Float64Array(c)
-      for (let k = 0; k < c; k++) {
-        const ck = center[k]
-        let a = 0
-        let b = 0
-        for (let i = k; i < x.length; i += c) {
-          a += o[i]
-          b += o[i] * (x[i] - ck)
-        }
-        s[k] = a
-        t[k] = b
-      }
-      return { s, t }
-    },
-    affine(outInfo, xInfo, a, b, yInfo, g) {
-      const out = view(outInfo)
-      const x = view(xInfo)
-      const c = a.length
-      const y = yInfo ? view(yInfo) : null
-      for (let k = 0; k < c; k++) {
-        const ak = a[k]
-        const bk = b[k]
-        if (y && g) {
-          const gk = g[k]
-          for (let i = k; i < x.length; i += c) out[i] = y[i] * gk + x[i] * ak + bk
-        } else {
-          for (let i = k; i < x.length; i += c) out[i] = x[i] * ak + bk
-        }
-      }
-    },
-  }
-}
 
 function cpuLoops(backend: unknown): ChannelLoops {
   const b = backend as {

@@ -271,7 +271,6 @@ export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number
   return (backend, c) => {
     const b = backend as WasmBackendLike & { typedArrayFromHeap(t: TensorInfo): Float32Array }
     const rows = (t: TensorInfo): number => tf.util.sizeFromShape(t.shape) / c
-    const heap = (): ArrayBuffer => heapOf(b)
     const sums = (x: TensorInfo, o: TensorInfo | null, center: Float32Array): { s: Float64Array; t: Float64Array } => {
       const s = new Float64Array(c)
       const t = new Float64Array(c)

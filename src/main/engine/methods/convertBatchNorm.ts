@@ -10,7 +10,7 @@
  * The eval-mode function of every BN layer (hence logits and features) is unchanged by construction.
  */
 import * as tf from '@tensorflow/tfjs'
-import type { BatchNorm2d } from '../nn'
+import type { BatchNormLayer } from '../nn/module'
 import type { BNNet } from '../models/types'
 
 export interface BNConversionLayer {
@@ -64,7 +64,7 @@ export async function targetStatistics(
 ): Promise<TargetStatisticsResult> {
   const layers = model.bnLayers()
   if (layers.length === 0) throw new Error(`targetStatistics: model ${model.arch} has no BatchNorm layers`)
-  const index = new Map<BatchNorm2d, number>(layers.map((l, i) => [l.bn, i]))
+  const index = new Map<BatchNormLayer, number>(layers.map((l, i) => [l.bn, i]))
   const sumMean = layers.map((l) => new Float64Array(l.bn.numFeatures))
   const sumVar = layers.map((l) => new Float64Array(l.bn.numFeatures))
   let nBatches = 0

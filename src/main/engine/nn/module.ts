@@ -20,7 +20,19 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import type { HostTensor, StateDict } from '../io/types'
-import type { BatchNorm2d } from './batchnorm'
+
+/**
+ * What the forward hooks see of a BatchNorm2d (nn/batchnorm.ts implements it). Structural, so that this file
+ * does not import batchnorm.ts, which extends Module (no import cycle).
+ */
+export interface BatchNormLayer {
+  readonly numFeatures: number
+  readonly eps: number
+  momentum: number
+  readonly runningMean: tf.Variable
+  readonly runningVar: tf.Variable
+  updateRunningStats(batchMean: tf.Tensor1D, batchVarUnbiased: tf.Tensor1D): void
+}
 
 /** 'train': batch statistics + running-stat update; 'eval': running statistics;
  *  'frozen': running statistics, never updated, gamma/beta still trainable (LP-FT's BN test mode).
@@ -29,7 +41,7 @@ export type BNMode = 'train' | 'eval' | 'frozen'
 
 /** A pending running-statistics update produced by a BatchNorm2d in 'train' mode. */
 export interface BatchNormUpdate {
-  bn: BatchNorm2d
+  bn: BatchNormLayer
   /** batch channel mean (kept tensor, owned by the update) */
   mean: tf.Tensor1D
   /** batch channel variance, UNBIASED (n/(n-1)) as PyTorch uses for running_var (kept tensor) */
@@ -42,7 +54,7 @@ export interface ForwardOptions {
   statUpdates?: BatchNormUpdate[]
   /** called by every BatchNorm2d with its NHWC input before normalising (any mode).
    *  The input may be freed by a surrounding tidy: read or tf.keep what you need. */
-  onBatchNormInput?: (bn: BatchNorm2d, input: tf.Tensor4D) => void
+  onBatchNormInput?: (bn: BatchNormLayer, input: tf.Tensor4D) => void
 }
 
 export type ModeArg = BNMode | ForwardOptions

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RunSpec } from '../../../shared/experiments'
-import type { RunAnalysis, SetShift, SetSimilarity } from '../../../shared/types'
+import type { SetShift, SetSimilarity } from '../../../shared/types'
 import { readSafetensors } from '../io'
 import { loadPretrained, type ArchName, type BNNet } from '../models'
 import { compareFeatures, featureAgreement, similaritySummary } from '../analysis/featureSimilarity'
@@ -18,26 +18,14 @@ import { domainShift } from '../analysis/domainShift'
 import { targetStatistics } from '../methods/convertBatchNorm'
 import { evaluate } from '../train/evaluate'
 import { evalLoader, loadExperimentSamples } from './experimentData'
-import { FINAL_WEIGHTS, INITIAL_WEIGHTS } from './runJob'
+import { FINAL_WEIGHTS, INITIAL_WEIGHTS, type AnalyzeResult, type AnalyzedImages } from '../protocol'
+
+export type { AnalyzeResult, AnalyzedImages }
 
 /** pretrained vs BN-converted features must agree to this relative error (eval function unchanged) */
 const CONVERTED_TOLERANCE = 1e-4
 
-export interface AnalyzedImages {
-  set: string
-  path: string[]
-  label: Int32Array
-  cosine: Float32Array
-  l2: Float32Array
-  predBefore: Int32Array
-  predAfter: Int32Array
-}
 
-export interface AnalyzeResult {
-  analysis: Omit<RunAnalysis, 'computedAt' | 'classes'>
-  images: AnalyzedImages[]
-  classes: string[]
-}
 
 async function modelWithWeights(spec: RunSpec, file: string, K: number): Promise<BNNet> {
   const model = await loadPretrained(spec.model.path, spec.model.arch as ArchName | undefined)

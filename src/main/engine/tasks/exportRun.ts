@@ -9,25 +9,15 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
-import type { RunSpec } from '../../../shared/experiments'
 import { readSafetensors } from '../io'
 import { exportTfjs } from '../io/tfjsExport'
 import { loadPretrained, type ArchName } from '../models'
 import { loadExperimentSamples } from './experimentData'
-import { FINAL_WEIGHTS, INITIAL_WEIGHTS } from './runJob'
+import { FINAL_WEIGHTS, INITIAL_WEIGHTS, type ExportRequest } from '../protocol'
+
+export type { ExportRequest }
 import { fsyncDir, fsyncFile } from './checkpoint'
 
-export interface ExportRequest {
-  spec: RunSpec
-  runDir: string
-  format: 'safetensors' | 'tfjs'
-  /** 'final' = the fine-tuned (best-epoch) weights; 'initial' = where fine-tuning started (e.g. the BN-converted model) */
-  which: 'final' | 'initial'
-  /** a .safetensors file, or a folder for tfjs */
-  out: string
-  /** replace an existing export at `out` (otherwise an existing path is refused) */
-  overwrite?: boolean
-}
 
 /** Thrown when `out` exists and may not (or cannot) be replaced; `code` is 'exists'. */
 export class ExportTargetError extends Error {

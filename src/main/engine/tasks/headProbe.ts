@@ -5,21 +5,15 @@
  * experiment's split seed, i.e. what DAFT's zero head sees at its first step (BN conversion does not
  * change eval-mode features).
  */
-import type { ExperimentSpec } from '../../../shared/experiments'
 import { PROBE_HEAD_LRS, type HeadProbeResult } from '../../../shared/headProbe'
+import type { HeadProbeRequest } from '../protocol'
+
+export type { HeadProbeRequest }
 import { loadPretrained, type ArchName } from '../models'
 import { extractFeatures } from '../train/evaluate'
 import { probeHeadLearningRates } from '../methods/headProbe'
 import { evalLoader, loadExperimentSamples, stratifiedSubset } from './experimentData'
 
-export interface HeadProbeRequest {
-  spec: ExperimentSpec
-  cacheDir: string | null
-  /** training images used (default 1,000) */
-  limit?: number
-  /** rates tried (default PROBE_HEAD_LRS) */
-  lrs?: number[]
-}
 
 export async function runHeadProbe(req: HeadProbeRequest): Promise<HeadProbeResult> {
   const { spec } = req

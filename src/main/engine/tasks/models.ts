@@ -1,6 +1,8 @@
 /** Engine tasks on checkpoints: inspect (summary + key report) and the domain-shift meter. */
 import { basename } from 'node:path'
-import type { ModelInfo } from '../../store/catalog'
+import type { ModelInfo, ShiftRequest } from '../protocol'
+
+export type { ShiftRequest }
 import type { BNMomentumInfo, DomainShiftReport } from '../../../shared/types'
 import { DEFAULT_BN_MOMENTUM } from '../../../shared/recipes'
 import type { NormalizePreset } from '../../../shared/datasets'
@@ -70,16 +72,6 @@ export async function inspectModel(path: string, arch?: string): Promise<ModelIn
   return info
 }
 
-export interface ShiftRequest {
-  modelPath: string
-  arch?: string
-  dataRoot: string
-  split?: string
-  limit?: number
-  size?: number
-  normalize?: NormalizePreset
-  batchSize?: number
-}
 
 /** Source vs target BN statistics of one data set, per layer, without training or changing the model (Algorithm 1's statistics pass). */
 export async function measureDomainShift(req: ShiftRequest): Promise<DomainShiftReport> {

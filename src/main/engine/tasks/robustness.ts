@@ -23,7 +23,7 @@ import { decodeImage, probeImage } from '../data/decode'
 import { readSafetensors } from '../io'
 import { loadPretrained, type ArchName } from '../models'
 import { loadExperimentSamples, stratifiedSubset } from './experimentData'
-import { FINAL_WEIGHTS } from './runJob'
+import { FINAL_WEIGHTS } from '../protocol'
 
 /** Decode a file at the size it is corrupted at: its own, or its short side resized to 256 while decoding. */
 export async function decodeForCorruption(path: string): Promise<RgbImage> {

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import type { RunSpec, EpochMetrics } from '../../../shared/experiments'
-import type { EngineEvent, RunOutcome } from '../protocol'
+import { FINAL_WEIGHTS, INITIAL_WEIGHTS, type EngineEvent, type RunOutcome } from '../protocol'
 import { loadPretrained, type ArchName } from '../models'
 import { saveSafetensors } from '../io'
 import { runMethod } from '../methods/runMethod'
@@ -17,9 +17,7 @@ import type { EpochEvent } from '../train/loop'
 import { evalLoader, loadExperimentSamples, trainTransformOf, type LoaderSet } from './experimentData'
 import { cleanCheckpointLeftovers, clearCheckpoints, dropPreviousCheckpoint, loadCheckpointState, saveCheckpoint } from './checkpoint'
 
-/** files in a run's folder: weights when fine-tuning began, and the final (best-epoch) weights */
-export const INITIAL_WEIGHTS = 'initial.safetensors'
-export const FINAL_WEIGHTS = 'final.safetensors'
+export { INITIAL_WEIGHTS, FINAL_WEIGHTS }
 
 export interface RunJobRequest {
   runId: number

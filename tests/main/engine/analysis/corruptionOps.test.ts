@@ -17,7 +17,10 @@ function maxRelDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length)
   let d = 0
   let m = 0
-  for (let i = 0; i < a.length; i++) ((d = Math.max(d, Math.abs(a[i] - b[i]))), (m = Math.max(m, Math.abs(b[i]))))
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]))
+    m = Math.max(m, Math.abs(b[i]))
+  }
   return d / Math.max(m, 1e-30)
 }
 

@@ -30,13 +30,20 @@ const meanAbs = (a: Uint8Array, b: Uint8Array): number => {
 const oneMinusCorr = (a: Uint8Array, b: Uint8Array): number => {
   let ma = 0
   let mb = 0
-  for (let i = 0; i < a.length; i++) ((ma += a[i]), (mb += b[i]))
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i]
+    mb += b[i]
+  }
   ma /= a.length
   mb /= b.length
   let ab = 0
   let aa = 0
   let bb = 0
-  for (let i = 0; i < a.length; i++) ((ab += (a[i] - ma) * (b[i] - mb)), (aa += (a[i] - ma) ** 2), (bb += (b[i] - mb) ** 2))
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i] - ma) * (b[i] - mb)
+    aa += (a[i] - ma) ** 2
+    bb += (b[i] - mb) ** 2
+  }
   return 1 - ab / Math.sqrt(aa * bb)
 }
 

@@ -33,7 +33,10 @@ describe('featureSimilarity (pure)', () => {
       for (let j = 0; j < d; j++) {
         const x = a[i * d + j]
         const y = b[i * d + j]
-        ;((ab += x * y), (aa += x * x), (bb += y * y), (dd += (x - y) ** 2))
+        ab += x * y
+        aa += x * x
+        bb += y * y
+        dd += (x - y) ** 2
       }
       expect(cosine[i]).toBeGreaterThanOrEqual(-1)
       expect(cosine[i]).toBeLessThanOrEqual(1)

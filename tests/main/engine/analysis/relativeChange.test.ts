@@ -55,7 +55,10 @@ describe('relativeChange (Eq. 6)', () => {
       const a = after.get(r.name)!.data
       let nb = 0
       let nd = 0
-      for (let i = 0; i < b.length; i++) ((nb += b[i] ** 2), (nd += (a[i] - b[i]) ** 2))
+      for (let i = 0; i < b.length; i++) {
+        nb += b[i] ** 2
+        nd += (a[i] - b[i]) ** 2
+      }
       expect(r.value, r.name).toBeCloseTo(Math.sqrt(nd) / Math.sqrt(nb), 6)
       if (r.kind === 'conv') expect(r.value).toBe(0) // conversion touches BN layers only
       else expect(r.value!, r.name).toBeGreaterThan(0)

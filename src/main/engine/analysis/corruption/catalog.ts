@@ -279,7 +279,10 @@ function elasticTransform(x: FImage, s: number, rng: Rng, f: CorruptionFamily): 
   const smooth = gaussianFilter(u, sigma, 'reflect', 3).data
   const dx = new Float32Array(W * H)
   const dy = new Float32Array(W * H)
-  for (let p = 0; p < W * H; p++) ((dx[p] = smooth[2 * p] * alpha), (dy[p] = smooth[2 * p + 1] * alpha))
+  for (let p = 0; p < W * H; p++) {
+    dx[p] = smooth[2 * p] * alpha
+    dy[p] = smooth[2 * p + 1] * alpha
+  }
   const out = fimage(W, H, 3)
   const px = new Float64Array(3)
   for (let y = 0; y < H; y++)

@@ -196,7 +196,10 @@ function shiftedSum(img: FImage, taps: { dy: number; dx: number; w: number }[], 
   const { width: W, height: H, channels: C } = img
   let py = 0
   let px = 0
-  for (const t of taps) ((py = Math.max(py, Math.abs(t.dy))), (px = Math.max(px, Math.abs(t.dx))))
+  for (const t of taps) {
+    py = Math.max(py, Math.abs(t.dy))
+    px = Math.max(px, Math.abs(t.dx))
+  }
   const pad = padImage(img, py, px, border)
   const PW = pad.width
   const pd = pad.data

@@ -5,7 +5,7 @@
  * Channel counts that are not a multiple of 4, or a backend whose memory cannot be found, use the JS loops.
  */
 import * as tf from '@tensorflow/tfjs'
-import { jsLoops, type ChannelLoops } from '../batchNorm'
+import { jsLoops, type ChannelLoops } from '../bnLoops'
 import type { TensorInfo } from '../util'
 import { heapLoopsFor, type HeapLoops } from './heapLoops'
 
