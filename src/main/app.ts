@@ -75,6 +75,7 @@ export function startApp(opts: AppOptions): App {
     db,
     engine,
     runner,
+    demoReady,
     imageRoots: [demoDataDir(opts.dataDir)],
     resourcesDir: opts.resourcesDir,
     events,

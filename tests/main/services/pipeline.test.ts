@@ -33,30 +33,41 @@ describe('demo comparison through the services', () => {
     expect(project.builtIn).toBe(true)
     const datasets = await s['datasets.list']({ projectId: project.id })
     expect(datasets.map((d) => d.name).sort()).toEqual(['shapes-color', 'shapes-source', 'shapes-stroke', 'shapes-texture'])
-    expect(datasets[0].classes).toEqual(['circle', 'cross', 'square', 'star', 'triangle'])
+    // the pretraining style has all ten source shapes, the target styles five of them
+    const classes = Object.fromEntries(datasets.map((d) => [d.name, d.classes]))
+    expect(classes['shapes-source']).toEqual(['arrow', 'bowtie', 'circle', 'crescent', 'cross', 'heart', 'ring', 'square', 'star', 'triangle'])
+    for (const n of ['shapes-color', 'shapes-texture', 'shapes-stroke']) expect(classes[n]).toEqual(['circle', 'cross', 'square', 'star', 'triangle'])
     const [model] = await s['models.list']({ projectId: project.id })
     expect(model.arch).toBe('resnet8')
     expect(model.bnLayers).toHaveLength(7)
     expect(model.keyReport.missing).toEqual([])
   })
 
-  it('trains LP, FT, LP-FT and DAFT, analyses each run and compares them', async () => {
+  it('trains LP, FT, LP-FT and DAFT over three seeds, analyses each run and compares them', async () => {
     const s = app.services
     const { experimentId, runIds } = await s['demo.run']({ epochs: 1 })
-    expect(runIds).toHaveLength(4)
+    expect(runIds).toHaveLength(12)
     await new Promise((r) => setTimeout(r, 50))
     await app.runner.idle()
-    const runs = await s['runs.list']({ experimentId })
-    expect(runs.map((r) => [r.method, r.status])).toEqual([
-      ['LP', 'succeeded'],
-      ['FT', 'succeeded'],
-      ['LP-FT', 'succeeded'],
-      ['DAFT', 'succeeded'],
-    ])
+    const all = await s['runs.list']({ experimentId })
+    expect(all.map((r) => [r.method, r.seed, r.status])).toEqual(['LP', 'FT', 'LP-FT', 'DAFT'].flatMap((m) => [0, 1, 2].map((seed) => [m, seed, 'succeeded'])))
+    // DAFT as Table 1: two learning rates (eta_theta != eta_w); FT and LP-FT one
+    for (const r of all) {
+      if (r.method === 'DAFT') expect(r.lr.backbone).not.toBe(r.lr.head)
+      else expect(r.lr.backbone).toBe(r.lr.head)
+    }
+    // the first seed of each method
+    const runs = ['LP', 'FT', 'LP-FT', 'DAFT'].map((m) => all.find((r) => r.method === m && r.seed === 0)!)
     const table = await s['experiments.compare']({ experimentId })
-    expect(table.rows.map((r) => r.method)).toEqual(['LP', 'FT', 'LP-FT', 'DAFT'])
+    expect(table.rows.map((r) => [r.method, r.runs])).toEqual([['LP', 3], ['FT', 3], ['LP-FT', 3], ['DAFT', 3]])
     expect(table.sets).toEqual(['id-val', 'id-test', 'stroke', 'texture'])
     for (const set of table.sets) expect(table.rows.map((r) => r.method)).toContain(table.best[set])
+    // the pretrained features carry to both shifted styles: LP well above chance (5 classes: 20 %), the same for every seed
+    const lpRow = table.rows.find((r) => r.method === 'LP')!
+    for (const set of ['texture', 'stroke']) {
+      expect(lpRow.mean[set]).toBeGreaterThan(0.35)
+      expect(lpRow.std[set]).toBe(0)
+    }
 
     // every finished run carries its health checks; LP-FT and DAFT start from real models: evaluated as epoch -1 ("epoch 0, start")
     for (const r of runs) expect(r.health).not.toBeNull()
@@ -127,7 +138,8 @@ describe('demo comparison through the services', () => {
   it('cancels a running run between batches', async () => {
     const s = app.services
     const { runIds } = await s['demo.run']({ epochs: 3 })
-    const ft = runIds[1]
+    // queued method by method, three seeds each: LP 0-2, then FT
+    const ft = runIds[3]
     await new Promise<void>((resolve) => {
       const unsub = app.events.subscribe((ev) => {
         if (ev.type === 'run.batch' && ev.runId === ft && ev.batch >= 1) {
@@ -137,10 +149,10 @@ describe('demo comparison through the services', () => {
       })
     })
     // the rest of the queue goes on; cancel those too so the test ends quickly
-    for (const id of runIds.slice(2)) await s['runs.cancel']({ runId: id })
+    for (const id of runIds.slice(4)) await s['runs.cancel']({ runId: id })
     await app.runner.idle()
     const runs = await s['runs.list']({})
     expect(runs.find((r) => r.id === ft)!.status).toBe('cancelled')
-    expect(runs.find((r) => r.id === runIds[3])!.status).toBe('cancelled')
+    expect(runs.find((r) => r.id === runIds[11])!.status).toBe('cancelled')
   })
 })

@@ -1,6 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import type { Gallery, RelativeChangeRow, RobustnessReport } from '../../../src/shared/types'
-import { bnLayers, galleryRows, histogramPoints, relChangeSeries, robustnessTable, summaryLabel, tileOf, trimEmptyBins } from '../../../src/renderer/src/lib/distortion'
+import {
+  bnLayers,
+  defaultDistortionSelection,
+  galleryPair,
+  galleryRows,
+  histogramPoints,
+  methodRank,
+  mostShiftedSet,
+  orderForAnalysis,
+  relChangeSeries,
+  robustnessTable,
+  summaryLabel,
+  tileOf,
+  trimEmptyBins,
+  type AnalysisRunInfo,
+} from '../../../src/renderer/src/lib/distortion'
 
 /** The relative-change rows of a small CIFAR-ResNet-like net: stem conv1/bn1 and one block conv1/bn1/conv2/bn2. */
 function rows(scale: number, extraBlock = false): RelativeChangeRow[] {
@@ -72,5 +87,61 @@ describe('robustness table', () => {
     const t = robustnessTable([{ name: 'FT', report: rep([0.5, 0.3]) }, { name: 'DAFT', report: rep([0.4], ['fog']) }])
     expect(t.rows).toEqual([{ corruption: 'gaussian_noise', ce: [0.5, null] }, { corruption: 'fog', ce: [0.3, 0.4] }])
     expect(t.mCE).toEqual([0.4, 0.4])
+  })
+})
+
+describe('which runs the analysis views open on', () => {
+  // the demo's layout: planRuns queues method by method, seeds 0..2 each (LP first)
+  let id = 0
+  const run = (method: string, seed: number, over: Partial<AnalysisRunInfo> = {}): AnalysisRunInfo => ({
+    id: ++id,
+    method,
+    baseMethod: method,
+    seed,
+    role: 'single',
+    status: 'succeeded',
+    final: null,
+    ...over,
+  })
+  const demo = ['LP', 'FT', 'LP-FT', 'DAFT'].flatMap((m) => [0, 1, 2].map((s) => run(m, s, m === 'LP' ? { final: { 'id-test': 0.8, texture: 0.7 + 0.01 * s, stroke: 0.5 } } : {})))
+  const byId = (ids: (number | null)[]): string[] => ids.map((i) => { const r = demo.find((x) => x.id === i); return r ? `${r.method}/${r.seed}` : String(i) })
+
+  it('orders FT, LP-FT, DAFT, custom recipes, then LP; reported runs before sweep runs; only succeeded runs', () => {
+    expect(['FT', 'LP-FT', 'DAFT', 'LP'].map((m) => methodRank({ method: m, baseMethod: m }))).toEqual([0, 1, 2, 4])
+    expect(methodRank({ method: 'FT + BN conversion', baseMethod: 'custom' })).toBe(3)
+    const runs = [run('LP', 0), run('DAFT', 0, { role: 'sweep' }), run('DAFT', 1), run('FT', 1), run('FT', 0), run('LP-FT', 0, { status: 'running' })]
+    expect(orderForAnalysis(runs).map((r) => `${r.method}/${r.seed}${r.role === 'sweep' ? ' sweep' : ''}`)).toEqual(['FT/0', 'FT/1', 'DAFT/1', 'LP/0', 'DAFT/0 sweep'])
+  })
+
+  it('Distortion ticks one run per method in the order FT, LP-FT, DAFT and leaves LP out', () => {
+    expect(byId(defaultDistortionSelection(demo))).toEqual(['FT/0', 'LP-FT/0', 'DAFT/0'])
+    // while the runs come in: LP alone is shown rather than nothing, and gives way once a fine-tuned run is done
+    const lpOnly = demo.filter((r) => r.method === 'LP')
+    expect(byId(defaultDistortionSelection(lpOnly))).toEqual(['LP/0'])
+    expect(byId(defaultDistortionSelection([...lpOnly, demo.find((r) => r.method === 'DAFT')!]))).toEqual(['DAFT/0'])
+    expect(defaultDistortionSelection([])).toEqual([])
+  })
+
+  it('Galleries pairs FT with the DAFT run of the same seed (the paper\'s Figs. 6-9)', () => {
+    expect(byId(galleryPair(demo))).toEqual(['FT/0', 'DAFT/0'])
+    const noFt0 = demo.filter((r) => !(r.method === 'FT' && r.seed === 0))
+    expect(byId(galleryPair(noFt0))).toEqual(['FT/1', 'DAFT/1'])
+    // no DAFT: FT beside the next method in order (LP-FT), LP only as the last resort
+    expect(byId(galleryPair(demo.filter((r) => r.method !== 'DAFT')))).toEqual(['FT/0', 'LP-FT/0'])
+    expect(byId(galleryPair(demo.filter((r) => r.method === 'LP' || r.method === 'FT')))).toEqual(['FT/0', 'LP/0'])
+    expect(byId(galleryPair(demo.filter((r) => r.method === 'DAFT')))).toEqual(['DAFT/0', 'null'])
+    expect(galleryPair([])).toEqual([null, null])
+  })
+
+  it('opens on the OOD set where LP is least accurate, else the largest domain shift, else the first OOD set', () => {
+    const sets = ['id-test', 'texture', 'stroke']
+    expect(mostShiftedSet(sets, demo)).toEqual({ set: 'stroke', why: 'the OOD set where LP (the pretrained features) is least accurate: 50.0 %' })
+    const noLp = demo.filter((r) => r.method !== 'LP')
+    const shift = [{ set: 'id-test', score: 0.1 }, { set: 'texture', score: 0.9 }, { set: 'stroke', score: 0.4 }]
+    expect(mostShiftedSet(sets, noLp, shift)?.set).toBe('texture')
+    expect(mostShiftedSet(sets, noLp, shift)?.why).toMatch(/largest domain shift .* \(score 0\.90\)/)
+    expect(mostShiftedSet(sets, noLp)).toEqual({ set: 'texture', why: 'the first OOD set' })
+    expect(mostShiftedSet(['id-test', 'usps'], noLp)).toEqual({ set: 'usps', why: 'the OOD set' })
+    expect(mostShiftedSet(['id-test'], demo)).toBeNull()
   })
 })

@@ -115,3 +115,97 @@ export function robustnessTable(reports: readonly { name: string; report: Robust
     clean: reports.map((r) => r.report.cleanError),
   }
 }
+
+/** The runs the analysis views need to order and pair (a RunSummary has these and more). */
+export interface AnalysisRunInfo {
+  id: number
+  method: string
+  baseMethod: string
+  seed: number
+  role: 'single' | 'sweep' | 'final'
+  status: string
+  final: Record<string, number> | null
+}
+
+/**
+ * Order of the methods in the analysis views: the fine-tuning methods whose distortion the paper compares,
+ * FT, LP-FT, DAFT (Figs. 1-2), then custom recipes (ablations), and LP last: its backbone is frozen, so its
+ * features never move (cosine 1, relative change 0) and it only serves as the undistorted reference.
+ */
+export function methodRank(r: Pick<AnalysisRunInfo, 'method' | 'baseMethod'>): number {
+  const m = r.baseMethod === 'custom' ? r.method : r.baseMethod
+  const i = ['FT', 'LP-FT', 'DAFT'].indexOf(m)
+  if (i >= 0) return i
+  return m === 'LP' ? 4 : 3
+}
+
+/** Succeeded runs in the analysis views' order: reported runs before sweep runs, then by method rank, seed and id. */
+export function orderForAnalysis<T extends AnalysisRunInfo>(runs: readonly T[]): T[] {
+  return runs
+    .filter((r) => r.status === 'succeeded')
+    .sort((a, b) => Number(a.role === 'sweep') - Number(b.role === 'sweep') || methodRank(a) - methodRank(b) || a.seed - b.seed || a.id - b.id)
+}
+
+/**
+ * How many runs Distortion ticks by default (one per method, in orderForAnalysis order): every method but LP,
+ * at most `max`; LP only when nothing else finished.
+ */
+export function defaultDistortionCount(runs: readonly AnalysisRunInfo[], max = 4): number {
+  const methods = new Set(orderForAnalysis(runs).map((r) => r.method))
+  const lp = orderForAnalysis(runs).filter((r) => r.baseMethod === 'LP').map((r) => r.method)
+  const others = [...methods].filter((m) => !lp.includes(m)).length
+  return Math.max(1, Math.min(max, others || methods.size))
+}
+
+/**
+ * The two runs Galleries opens on (the paper's Figs. 6-9: FT's most and least distorted images beside DAFT's):
+ * the first run in analysis order (FT when there is one), beside a DAFT run of the same seed (else the first
+ * DAFT run); when the first is DAFT or there is no DAFT, the next method in order. LP comes last because its
+ * gallery is flat (every similarity 1.000).
+ */
+export function galleryPair(runs: readonly AnalysisRunInfo[]): [number | null, number | null] {
+  const ordered = orderForAnalysis(runs)
+  const a = ordered[0]
+  if (!a) return [null, null]
+  const others = ordered.filter((r) => r.method !== a.method)
+  const daft = a.baseMethod === 'DAFT' ? [] : others.filter((r) => r.baseMethod === 'DAFT')
+  const b = daft.find((r) => r.seed === a.seed && r.role === a.role) ?? daft[0] ?? others.find((r) => r.seed === a.seed && r.role === a.role) ?? others[0]
+  return [a.id, b?.id ?? null]
+}
+
+/**
+ * The most shifted OOD set among `sets` (the analysis sets: 'id-test' / 'id-val' and the OOD names): the one on
+ * which LP, i.e. the pretrained features with a fitted head, is least accurate (mean over its succeeded runs),
+ * the set the pretrained features transfer to worst. Without a finished LP run, the largest domain-shift score
+ * of the pretrained model (`shift`, from any run's analysis); then the first OOD set; null when there is none.
+ */
+export function mostShiftedSet(sets: readonly string[], runs: readonly AnalysisRunInfo[], shift: readonly { set: string; score: number }[] = []): { set: string; why: string } | null {
+  const ood = sets.filter((s) => !s.startsWith('id-'))
+  if (!ood.length) return null
+  const lp = runs.filter((r) => r.status === 'succeeded' && r.baseMethod === 'LP' && r.final)
+  const lpAcc = (s: string): number | null => {
+    const v = lp.map((r) => r.final![s]).filter((x): x is number => typeof x === 'number')
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null
+  }
+  const scored = ood.map((s) => ({ s, acc: lpAcc(s) })).filter((x): x is { s: string; acc: number } => x.acc !== null)
+  if (scored.length === ood.length && ood.length > 1) {
+    const worst = scored.reduce((a, b) => (b.acc < a.acc ? b : a))
+    return { set: worst.s, why: `the OOD set where LP (the pretrained features) is least accurate: ${(100 * worst.acc).toFixed(1)} %` }
+  }
+  const shifted = ood.map((s) => ({ s, score: shift.find((x) => x.set === s)?.score })).filter((x): x is { s: string; score: number } => typeof x.score === 'number')
+  if (shifted.length === ood.length && ood.length > 1) {
+    const most = shifted.reduce((a, b) => (b.score > a.score ? b : a))
+    return { set: most.s, why: `the OOD set with the largest domain shift from the pretrained statistics (score ${most.score.toFixed(2)})` }
+  }
+  return { set: ood[0], why: ood.length > 1 ? 'the first OOD set' : 'the OOD set' }
+}
+
+/**
+ * The runs Distortion ticks when it opens: one per method in analysis order (FT, LP-FT, DAFT, custom recipes),
+ * LP left out unless it is all there is; at most `max`.
+ */
+export function defaultDistortionSelection(runs: readonly AnalysisRunInfo[], max = 4): number[] {
+  const pick: AnalysisRunInfo[] = []
+  for (const r of orderForAnalysis(runs)) if (!pick.some((p) => p.method === r.method)) pick.push(r)
+  return pick.slice(0, defaultDistortionCount(runs, max)).map((r) => r.id)
+}

@@ -21,7 +21,10 @@ export const useAnalysisStore = defineStore('analysis', () => {
   const state = ref<Record<number, AnalysisState>>({})
   const error = ref<Record<number, string>>({})
 
+  /** the experiment whose runs are loaded */
+  let experiment: number | null = null
   async function loadRuns(experimentId: number | null): Promise<void> {
+    experiment = experimentId
     runsLoading.value = true
     try {
       runs.value = experimentId === null ? [] : await api().call('runs.list', { experimentId })
@@ -100,6 +103,24 @@ export const useAnalysisStore = defineStore('analysis', () => {
     }
   }
 
+  let reloadTimer: ReturnType<typeof setTimeout> | undefined
+  function scheduleReload(): void {
+    if (reloadTimer) return
+    reloadTimer = setTimeout(() => {
+      reloadTimer = undefined
+      if (experiment !== null) void refreshRuns(experiment)
+    }, 300)
+  }
+  /** lists the runs again without the loading state (the views keep showing what they show) */
+  async function refreshRuns(experimentId: number): Promise<void> {
+    try {
+      const list = await api().call('runs.list', { experimentId })
+      if (experiment === experimentId) runs.value = list
+    } catch {
+      // the next event or an explicit reload tries again
+    }
+  }
+
   let unsubscribe: (() => void) | undefined
   function connect(): void {
     if (unsubscribe) return
@@ -117,6 +138,9 @@ export const useAnalysisStore = defineStore('analysis', () => {
       } else if (ev.type === 'run.state') {
         const r = runs.value.find((x) => x.id === ev.runId)
         if (r) r.status = ev.status
+        // a run that ended has its results (the views choose their defaults from them, e.g. LP's OOD accuracy), and
+        // a run not in the list may be new in this experiment (a sweep's next step): list them again, once per burst
+        if (!r || (ev.status !== 'running' && ev.status !== 'queued')) scheduleReload()
       }
     })
   }
