@@ -2,6 +2,7 @@
 import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from './engineCommands'
 import { doctorCommand } from './doctorCommand'
 import { analyzeCommand, cancelCommand, exportCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
+import { datasetsCommand, modelsCommand } from './catalogCommands'
 
 import type { Command } from './command'
 
@@ -12,6 +13,8 @@ export const COMMANDS: Record<string, Command> = {
   'convert-bn': convertBnCommand,
   inspect: inspectCommand,
   shift: shiftCommand,
+  datasets: datasetsCommand,
+  models: modelsCommand,
   run: runCommand,
   runs: runsCommand,
   compare: compareCommand,
@@ -25,5 +28,10 @@ export const COMMANDS: Record<string, Command> = {
 
 export function usage(): string {
   const lines = Object.values(COMMANDS).map((c) => `  daft ${c.usage.padEnd(60)} ${c.summary}`)
-  return ['usage: daft <command> [options]   (add --json for one JSON object)', '', ...lines].join('\n')
+  return ['usage: daft <command> [options]   (add --json for one JSON object; daft <command> --help for its options)', '', ...lines].join('\n')
+}
+
+/** What `daft <name> --help` prints. */
+export function commandHelp(cmd: Command): string {
+  return [cmd.help.trimEnd(), '', `An error is one line on stderr and exit status 1 (with --json: {"error": "..."} on stdout). See also: daft --help.`].join('\n')
 }

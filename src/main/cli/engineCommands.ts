@@ -2,8 +2,9 @@
  * `daft evaluate`, `daft convert-bn`, `daft inspect`, `daft shift`: one-shot engine work in the CLI
  * process itself (no app, no store).
  */
+import { basename } from 'node:path'
 import type { Command } from './command'
-import { intOption, out, parse, pct, progressBar, required } from './args'
+import { helpText, intOption, out, parse, pct, progressBar, required, skippedLines } from './args'
 import type { NormalizePreset } from '../../shared/datasets'
 
 const NORMALIZE = ['imagenet', 'minus1to1', 'clip', 'unit']
@@ -12,6 +13,21 @@ function normalizeOption(v: unknown): NormalizePreset | undefined {
   if (v === undefined) return undefined
   if (typeof v !== 'string' || !NORMALIZE.includes(v)) throw new Error(`--normalize must be one of ${NORMALIZE.join(', ')} (got ${String(v)})`)
   return v as NormalizePreset
+}
+
+const MODEL_OPTS: [string, string][] = [
+  ['--model PATH', 'checkpoint: .pt/.pth (torch zip), .th/.tar (legacy pickle), .safetensors, or a TF.js model.json (or its folder)'],
+  ['--arch NAME', 'architecture (default: detected from the checkpoint\'s keys): resnet8/20/32/44/56, resnet18/34/50, mobilenetv2'],
+]
+const DATA_OPTS: [string, string][] = [
+  ['--data DIR', 'image folder: one sub-folder per class, or train/ [val/] test/ sub-folders (test is used, else val, else train)'],
+  ['--size N', 'working resolution (default: the model\'s input size)'],
+  ['--normalize P', `input normalisation: ${NORMALIZE.join(', ')} (default: what the model expects)`],
+]
+
+/** Whether the walk found the class folder `name` empty. */
+function emptyFolder(skipped: { path: string; reason: string }[], name: string): boolean {
+  return skipped.some((s) => s.reason === 'empty-class' && basename(s.path) === name)
 }
 
 async function engine() {
@@ -24,6 +40,11 @@ const EVAL_USAGE = 'evaluate --model PATH [--arch NAME] --data DIR [--classes a,
 export const evaluateCommand: Command = {
   summary: 'accuracy of a checkpoint on an image folder',
   usage: 'evaluate --model PATH --data DIR [...]',
+  help: helpText(
+    EVAL_USAGE,
+    'Accuracy of a checkpoint on an image folder, overall and per class, with every entry the folder walk left out (zero-byte files, symbolic link loops, empty class folders, ...) and every image that failed to decode.',
+    [...MODEL_OPTS, ...DATA_OPTS, ['--classes a,b,...', "the head's class order (default: the sorted class folder names, empty ones included)"], ['--batch-size N', 'images per batch (default 64)']],
+  ),
   async run(args) {
     const { values } = parse(args, { model: { type: 'string' }, arch: { type: 'string' }, data: { type: 'string' }, classes: { type: 'string' }, size: { type: 'string' }, normalize: { type: 'string' }, 'batch-size': { type: 'string' } }, EVAL_USAGE)
     const json = !!values.json
@@ -41,7 +62,9 @@ export const evaluateCommand: Command = {
     out(json, { ...r, backend: e.backend.name }, () =>
       [
         `accuracy ${pct(r.accuracy)} on ${r.images} images (${r.arch}, backend ${e.backend.name})`,
-        ...r.perClass.map((c) => `  ${c.className.padEnd(12)} ${pct(c.accuracy)}  (${c.images})`),
+        ...r.perClass.map((c) => `  ${c.className.padEnd(12)} ${pct(c.accuracy)}  (${c.images}${c.images === 0 && emptyFolder(r.skipped, c.className) ? ': empty class folder' : ''})`),
+        ...skippedLines(r.skipped),
+        ...(r.failed.length ? [`failed to decode ${r.failed.length}:`, ...r.failed.map((f) => `  ${f.path}: ${f.reason}`)] : []),
         ...r.notes.map((n) => `note: ${n}`),
       ].join('\n'),
     )
@@ -53,6 +76,11 @@ const CONVERT_USAGE = 'convert-bn --model PATH [--arch NAME] --data DIR --out FI
 export const convertBnCommand: Command = {
   summary: 'BN conversion (DAFT Algorithm 1) on a folder; writes safetensors',
   usage: 'convert-bn --model PATH --data DIR --out FILE.safetensors [...]',
+  help: helpText(
+    CONVERT_USAGE,
+    "BN conversion (DAFT's Algorithm 1): the BN layers' running statistics measured on the folder's images, written as a safetensors file with PyTorch key names; prints the shift per layer and checks that eval outputs are unchanged.",
+    [...MODEL_OPTS, ...DATA_OPTS, ['--out FILE', 'the converted model (.safetensors)'], ['--batch-size N', 'images per batch (default 64)'], ['--limit N', 'at most N images (stratified by class)']],
+  ),
   async run(args) {
     const { values } = parse(args, { model: { type: 'string' }, arch: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, size: { type: 'string' }, normalize: { type: 'string' }, 'batch-size': { type: 'string' }, limit: { type: 'string' } }, CONVERT_USAGE)
     const json = !!values.json
@@ -84,6 +112,7 @@ const INSPECT_USAGE = 'inspect --model PATH [--arch NAME]'
 export const inspectCommand: Command = {
   summary: 'architecture, parameter count, BN layers, key-mapping report',
   usage: INSPECT_USAGE,
+  help: helpText(INSPECT_USAGE, "A checkpoint's architecture, parameter count, input size and normalisation, BN layers (channels, momentum, eps) and how its keys mapped (missing, unexpected).", MODEL_OPTS),
   async run(args) {
     const { values } = parse(args, { model: { type: 'string' }, arch: { type: 'string' } }, INSPECT_USAGE)
     const e = await engine()
@@ -109,10 +138,15 @@ const SHIFT_USAGE = 'shift --model PATH [--arch NAME] --data DIR [--size N] [--n
 export const shiftCommand: Command = {
   summary: 'domain-shift meter: source vs target BN statistics, no training',
   usage: 'shift --model PATH --data DIR [...]',
+  help: helpText(
+    SHIFT_USAGE,
+    "Domain-shift meter without training: the BN layers' source statistics (the checkpoint's) against the folder's, per layer and overall, with every entry the folder walk left out.",
+    [...MODEL_OPTS, ...DATA_OPTS, ['--limit N', 'at most N images, stratified by class (default 1000)']],
+  ),
   async run(args) {
     const { values } = parse(args, { model: { type: 'string' }, arch: { type: 'string' }, data: { type: 'string' }, size: { type: 'string' }, normalize: { type: 'string' }, limit: { type: 'string' } }, SHIFT_USAGE)
     const e = await engine()
-    const r = await e.measureDomainShift({
+    const r = await e.measureFolderShift({
       modelPath: required(values, 'model', SHIFT_USAGE),
       arch: values.arch as string | undefined,
       dataRoot: required(values, 'data', SHIFT_USAGE),
@@ -125,6 +159,8 @@ export const shiftCommand: Command = {
         `${r.verdict}`,
         `overall score ${r.overall.score.toFixed(4)} (mean shift ${r.overall.meanShift.toFixed(4)}, variance shift ${r.overall.varShift.toFixed(4)}) on ${r.images} images`,
         ...r.layers.map((l) => `  ${l.name.padEnd(28)} ${l.stage.padEnd(10)} ${l.meanShift.toFixed(4).padStart(8)} ${l.varShift.toFixed(4).padStart(8)}`),
+        ...skippedLines(r.skipped),
+        ...r.notes.map((n) => `note: ${n}`),
       ].join('\n'),
     )
     return 0

@@ -1,30 +1,44 @@
 /**
  * The `daft` command: the same services and engine code as the app, no Electron.
- * Each command prints human-readable text, or one JSON object with --json.
+ * Each command prints human-readable text, or one JSON object with --json. `daft <command> --help` (or -h) prints
+ * the command's usage and options and exits 0; an error is one line on stderr (`{"error": ...}` on stdout with
+ * --json) and exit status 1 (2 for an unknown command).
  */
-import { COMMANDS, usage } from './commands'
+import { COMMANDS, commandHelp, usage } from './commands'
+import { oneLine, UsageError, wantsHelp } from './args'
+
+const json = process.argv.includes('--json')
+
+/** One line on stderr (`prefix: message`), or `{"error": message}` on stdout with --json. */
+function fail(prefix: string, message: string, code: number): number {
+  if (json) console.log(JSON.stringify({ error: message }))
+  else console.error(`${prefix}: ${message}`)
+  return code
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name || name === '--help' || name === '-h' || (name === 'help' && !rest[0])) {
     console.log(usage())
     return 0
   }
-  const cmd = COMMANDS[name]
-  if (!cmd) {
-    console.error(`daft: unknown command '${name}'\n\n${usage()}`)
-    return 2
+  const which = name === 'help' ? rest[0] : name
+  const cmd = Object.prototype.hasOwnProperty.call(COMMANDS, which) ? COMMANDS[which] : undefined
+  if (!cmd) return fail('daft', `unknown command '${which}' (daft --help lists the commands)`, 2)
+  if (name === 'help' || wantsHelp(rest)) {
+    console.log(commandHelp(cmd))
+    return 0
   }
-  return cmd.run(rest)
+  try {
+    return await cmd.run(rest)
+  } catch (e) {
+    const message = oneLine((e as Error)?.message ?? String(e))
+    if (e instanceof UsageError) return fail(`daft ${which}`, `${message}; usage: daft ${e.usage} (more: daft ${which} --help)`, 1)
+    return fail(`daft ${which}`, message, 1)
+  }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (e) => {
-    const json = process.argv.includes('--json')
-    const message = (e as Error)?.message ?? String(e)
-    if (json) console.log(JSON.stringify({ error: message }))
-    else console.error(`daft: ${message}`)
-    process.exit(1)
-  },
+  (e) => process.exit(fail('daft', oneLine((e as Error)?.message ?? String(e)), 1)),
 )

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
 import type { Command } from './command'
-import { out, parse, pct, progressBar, required, runIdArg } from './args'
+import { helpText, out, parse, pct, progressBar, required, runIdArg, UsageError } from './args'
 import { applyHeadProbe, resolveExperiment, sweepsDaft, type ExperimentFile, type RunSummary } from '../../shared/experiments'
 import { headProbeLines } from '../../shared/headProbe'
 import type { ExperimentSpec } from '../../shared/experiments'
@@ -20,11 +20,16 @@ import { defaultDataDir } from '../services/dataDir'
 import { openStore } from '../store/db'
 import * as runs from '../store/runs'
 import { createExperimentService, probeHeadLrService } from '../services/experiments'
-import { ensureDemoProject } from '../services/projects'
-import { DEMO_MODEL_FILE, demoDataDir } from '../services/demo'
+import { DEMO_MODEL_FILE, demoDataDir, ensureDemoAssets } from '../services/demo'
+import { cliProject, registerExperimentCatalog, type ExperimentCatalog } from '../services/catalog'
+import { engineInspect } from '../services/models'
+import { projectName } from '../store/catalog'
 import { generateDemoData } from '../demo/generate'
 import { getAnalysis } from '../store/analysis'
 import { analyzeAndStore, galleryService, robustnessService } from '../services/analysis'
+
+/** --data-dir, as every store command's help says it */
+export const DATA_DIR_OPT: [string, string] = ['--data-dir DIR', 'the store (default $DAFT_DATA_DIR, else the one `npm run serve` and the app use)']
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** engine entry next to this file when built (out/main/engine.js), else the TypeScript source */
@@ -76,19 +81,46 @@ export function formatTable(t: ComparisonTable): string {
   ].join('\n')
 }
 
+/** What `daft run` registered, for the terminal (stderr): one line per dataset and for the model. */
+export function catalogLines(c: ExperimentCatalog, project: string): string[] {
+  const lines = [`catalog (project '${project}'):`]
+  for (const d of c.datasets) {
+    const what = d.set === 'id' ? 'ID' : `OOD ${d.set}`
+    if (d.dataset) lines.push(`  dataset '${d.dataset.name}' (#${d.dataset.id}, ${what}) ${d.status}: ${d.dataset.classes.length} classes, ${d.dataset.skipped} skipped, ${d.dataset.root}`)
+    else lines.push(`  warning: ${what} dataset ${d.root} not registered: ${d.error}`)
+  }
+  const m = c.model
+  if (m.model) lines.push(`  model '${m.model.name}' (#${m.model.id}, ${m.model.arch}) ${m.status}: ${m.model.path}`)
+  else lines.push(`  warning: model ${m.path} not registered: ${m.error}`)
+  return lines
+}
+
+/** The catalog result without the datasets' import reports (--json output of `daft run`). */
+function catalogSummary(c: ExperimentCatalog): unknown {
+  return {
+    datasets: c.datasets.map(({ dataset, ...d }) => ({ ...d, ...(dataset ? { dataset: { id: dataset.id, name: dataset.name, root: dataset.root, classes: dataset.classes, counts: dataset.counts, skipped: dataset.skipped } } : {}) })),
+    model: c.model.model ? { path: c.model.path, status: c.model.status, model: { id: c.model.model.id, name: c.model.model.name, path: c.model.model.path, arch: c.model.model.arch } } : c.model,
+  }
+}
+
 /** The head rates of the spec's zero-head recipes that train (DAFT and its ablations). */
 function zeroHeadRates(spec: ExperimentSpec): number[] {
   return [...new Set(spec.methods.filter((m) => m.headInit === 'zero' && m.trainBackbone).map((m) => m.lr.head))]
 }
 
-const RUN_USAGE = 'run FILE.(yaml|json) [--data-dir DIR] [--json]'
+const RUN_USAGE = 'run FILE.(yaml|json) [--project NAME] [--data-dir DIR] [--json]'
 export const runCommand: Command = {
   summary: 'run an experiment or sweep file; prints the comparison table',
   usage: RUN_USAGE,
+  help: helpText(
+    RUN_USAGE,
+    'Runs an experiment or sweep file (see README, Experiment files) and prints the comparison table. The ID dataset, every OOD dataset and the model the file names are registered in the catalog first (reused when the project already holds the same content), so the app lists them and shows the runs\' images.',
+    [['--project NAME', 'the project for the experiment and its catalog entries (default: the built-in project the app opens on; created when missing)'], DATA_DIR_OPT],
+  ),
   async run(args) {
-    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, RUN_USAGE)
+    const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, project: { type: 'string' } }, RUN_USAGE)
     const file = positionals[0]
-    if (!file) throw new Error(`an experiment file is required\nusage: daft ${RUN_USAGE}`)
+    if (!file) throw new UsageError('an experiment file is required', RUN_USAGE)
     const abs = resolve(file)
     let parsed: ExperimentFile
     try {
@@ -107,7 +139,7 @@ export const runCommand: Command = {
       return what === 'model' ? join(resourcesDir(), 'demo', DEMO_MODEL_FILE) : join(demoDataDir(dataDir), what)
     }
     const resolved = resolveExperiment(parsed, resolvePath)
-    if (!resolved.spec) throw new Error(`${abs}:\n  ${resolved.errors.join('\n  ')}`)
+    if (!resolved.spec) throw new Error(`${abs}: ${resolved.errors.join('; ')}`)
     let spec = resolved.spec
     if (usesDemo) await generateDemoData(demoDataDir(dataDir))
     const json = !!values.json
@@ -131,12 +163,19 @@ export const runCommand: Command = {
           )
         }
       }
-      const { experimentId, runIds } = createExperimentService(app.db, ensureDemoProject(app.db), spec)
+      // one catalog: what the file names is registered where the app lists it (and serves its images from)
+      const projectId = cliProject(app.db, values.project as string | undefined)
+      await app.engineReady
+      // the demo's data and model under the names the app gives them (the app registers them so on start-up)
+      if (usesDemo) await ensureDemoAssets(app.db, app.engine, dataDir, resourcesDir()).catch((e) => process.stderr.write(`warning: demo set-up failed: ${(e as Error).message}\n`))
+      const catalog = await registerExperimentCatalog(app.db, engineInspect(app.engine), projectId, spec)
+      if (!json) process.stderr.write(catalogLines(catalog, projectName(app.db, projectId) ?? `#${projectId}`).join('\n') + '\n')
+      const { experimentId, runIds } = createExperimentService(app.db, projectId, spec)
       if (!json) process.stderr.write(`experiment #${experimentId} '${spec.name}': ${runIds.length} runs queued\n`)
       await drain(app, json)
       const all = runs.listRuns(app.db, { experimentId })
       const table = compareRuns(experimentId, spec.name, all)
-      out(json, { experimentId, runs: all, comparison: table }, () => formatTable(table))
+      out(json, { experimentId, projectId, catalog: catalogSummary(catalog), runs: all, comparison: table }, () => formatTable(table))
       return all.some((r) => r.status === 'failed') ? 1 : 0
     } finally {
       await app.close()
@@ -155,6 +194,7 @@ const RUNS_USAGE = 'runs [--data-dir DIR] [--json]'
 export const runsCommand: Command = {
   summary: 'list runs with status and best-epoch metrics',
   usage: RUNS_USAGE,
+  help: helpText(RUNS_USAGE, 'Every run with its status, method, seed, learning rates, best epoch, final accuracies and health notes.', [DATA_DIR_OPT]),
   async run(args) {
     const { values } = parse(args, { 'data-dir': { type: 'string' } }, RUNS_USAGE)
     const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
@@ -173,9 +213,10 @@ const COMPARE_USAGE = 'compare EXPERIMENT [--data-dir DIR] [--json | --csv]'
 export const compareCommand: Command = {
   summary: 'Table 2-style comparison of an experiment (id or name)',
   usage: COMPARE_USAGE,
+  help: helpText(COMPARE_USAGE, "Table 2-style comparison of an experiment's runs (mean ± std over seeds per method and set), with health notes.", [['--csv', 'the table as CSV (the same file as Compare\'s Export CSV)'], DATA_DIR_OPT]),
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, csv: { type: 'boolean' } }, COMPARE_USAGE)
-    if (!positionals[0]) throw new Error(`an experiment id or name is required\nusage: daft ${COMPARE_USAGE}`)
+    if (!positionals[0]) throw new UsageError('an experiment id or name is required', COMPARE_USAGE)
     const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
     try {
       const exp = runs.findExperiment(db, positionals[0])
@@ -194,6 +235,7 @@ const RESUME_USAGE = 'resume RUN [--data-dir DIR] [--json]'
 export const resumeCommand: Command = {
   summary: 'resume an interrupted run from its last epoch checkpoint',
   usage: RESUME_USAGE,
+  help: helpText(RESUME_USAGE, 'Resumes an interrupted run from its last epoch checkpoint and waits for it to finish.', [DATA_DIR_OPT]),
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, RESUME_USAGE)
     const runId = runIdArg(positionals, RESUME_USAGE)
@@ -217,6 +259,7 @@ const CANCEL_USAGE = 'cancel RUN [--data-dir DIR] [--json]'
 export const cancelCommand: Command = {
   summary: 'cancel a queued or running run (also one running in the app)',
   usage: CANCEL_USAGE,
+  help: helpText(CANCEL_USAGE, 'Cancels a queued run, or asks the process running it (this command line or the app) to stop between batches.', [DATA_DIR_OPT]),
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, CANCEL_USAGE)
     const runId = runIdArg(positionals, CANCEL_USAGE)
@@ -239,6 +282,11 @@ const ANALYZE_USAGE = 'analyze RUN [--k 4] [--recompute] [--data-dir DIR] [--jso
 export const analyzeCommand: Command = {
   summary: 'feature similarity, per-layer relative change, lowest/highest images per class',
   usage: ANALYZE_USAGE,
+  help: helpText(
+    ANALYZE_USAGE,
+    "Feature distortion of a finished run: cosine / L2 similarity of each image's features before and after fine-tuning, per-layer relative change, and the lowest / highest images per class.",
+    [['--k N', 'images per class in the galleries (default 4)'], ['--recompute', 'compute again even when stored'], DATA_DIR_OPT],
+  ),
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, k: { type: 'string' }, recompute: { type: 'boolean' } }, ANALYZE_USAGE)
     const runId = runIdArg(positionals, ANALYZE_USAGE)
@@ -278,6 +326,11 @@ const ROBUST_USAGE = 'robustness RUN [--limit 500] [--recompute] [--data-dir DIR
 export const robustnessCommand: Command = {
   summary: 'corruption error per corruption (15 x 5 severities) and mCE',
   usage: ROBUST_USAGE,
+  help: helpText(
+    ROBUST_USAGE,
+    'Corruption robustness of a finished run: error per corruption (15 corruptions x 5 severities applied to ID test images) and the mCE.',
+    [['--limit N', 'ID test images to corrupt (default 500)'], ['--recompute', 'compute again even when stored'], DATA_DIR_OPT],
+  ),
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, limit: { type: 'string' }, recompute: { type: 'boolean' } }, ROBUST_USAGE)
     const runId = runIdArg(positionals, ROBUST_USAGE)
@@ -308,6 +361,11 @@ const EXPORT_USAGE = 'export RUN --out PATH [--format safetensors|tfjs] [--initi
 export const exportCommand: Command = {
   summary: 'write a run\'s model as safetensors (PyTorch keys) or a TF.js layers model (an existing PATH only with --overwrite)',
   usage: EXPORT_USAGE,
+  help: helpText(
+    EXPORT_USAGE,
+    "Writes a finished run's model as safetensors (PyTorch key names) or a TF.js layers model. An existing PATH is refused unless --overwrite.",
+    [['--out PATH', 'where to write'], ['--format F', 'safetensors (default) or tfjs'], ['--initial', 'the model as fine-tuning started (after BN conversion / LP), not the final one'], ['--overwrite', 'replace an existing export'], DATA_DIR_OPT],
+  ),
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, initial: { type: 'boolean' }, overwrite: { type: 'boolean' } }, EXPORT_USAGE)
     const runId = runIdArg(positionals, EXPORT_USAGE)

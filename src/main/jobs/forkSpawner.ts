@@ -10,11 +10,21 @@ export interface ForkSpawnerOptions {
   killGraceMs?: number
 }
 
+/** tsx's loader as an absolute URL: `--import tsx` would be looked up from the current folder, which fails when
+ *  the CLI runs from source outside the project (`npx daft ...` in another folder). */
+function tsxLoader(): string {
+  try {
+    return import.meta.resolve('tsx')
+  } catch {
+    return 'tsx'
+  }
+}
+
 export function forkSpawner({ entry, env, killGraceMs = 3000 }: ForkSpawnerOptions): EngineSpawner {
   return () => {
     const fromSource = entry.endsWith('.ts')
     const child = fork(entry, [], {
-      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      execArgv: fromSource ? ['--import', tsxLoader()] : [],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',

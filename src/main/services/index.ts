@@ -11,14 +11,16 @@ import { EventHub } from './events'
 import { ensureDemoProject, listProjects } from './projects'
 import { demoExperiment } from './demo'
 import { listDir } from './fsBrowse'
-import { imageThumbnail, importDatasetService, previewDataset, requireDataset, requireSplit } from './datasets'
+import { imageThumbnail, previewDataset, requireDataset, requireSplit } from './datasets'
+import { importDatasetFingerprinted } from './catalog'
 import { compareService, createExperimentService, listExperiments, probeHeadLrService } from './experiments'
-import { getModel, listDatasets, listModels, saveModel } from '../store/catalog'
+import { getModel, listDatasets, listModels } from '../store/catalog'
+import { engineInspect, importModelService } from './models'
 import * as runs from '../store/runs'
 import { getAnalysis } from '../store/analysis'
 import { analyzeAndStore, galleryService, robustnessService } from './analysis'
 import { runDoctor } from '../doctor'
-import { basename, dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 
 export type Services = { [K in OpName]: (req: Req<K>) => Promise<Res<K>> }
@@ -34,6 +36,8 @@ export interface ServiceContext {
   /** folders images may be served from besides dataset roots (the demo data) */
   imageRoots: string[]
   resourcesDir: string
+  /** resolves when the demo's data and model are in place (start-up); demo.run waits for it */
+  demoReady?: Promise<void>
   /** native folder dialog (Electron); absent in serve mode */
   pickFolder?: (title?: string) => Promise<string | null>
 }
@@ -58,24 +62,13 @@ export function createServices(ctx: ServiceContext): Services {
     'fs.listDir': async (req) => listDir(req.path),
     'fs.pickFolder': async (req) => (ctx.pickFolder ? ctx.pickFolder(req.title) : null),
 
-    'datasets.import': async (req) => importDatasetService(db, { ...req, projectId: int(req.projectId, 'projectId') }),
+    'datasets.import': async (req) => importDatasetFingerprinted(db, { ...req, projectId: int(req.projectId, 'projectId') }),
     'datasets.list': async (req) => listDatasets(db, int(req.projectId, 'projectId')),
     'datasets.get': async (req) => requireDataset(db, int(req.id, 'id')),
     'datasets.preview': async (req) => previewDataset(db, { id: int(req.id, 'id'), split: req.split, perClass: req.perClass }),
     'images.get': async (req) => imageThumbnail(db, ctx.imageRoots, req),
 
-    'models.import': async (req) => {
-      const projectId = int(req.projectId, 'projectId')
-      if (typeof req.path !== 'string' || !req.path) throw new ApiError('bad_request', 'path: the checkpoint file is required')
-      let info
-      try {
-        info = await ctx.engine.request('model.inspect', { path: req.path, arch: req.arch })
-      } catch (e) {
-        throw new ApiError('bad_checkpoint', (e as Error).message)
-      }
-      const name = req.name?.trim() || (basename(req.path) === 'model.json' ? basename(dirname(req.path)) : basename(req.path))
-      return saveModel(db, projectId, name, info)
-    },
+    'models.import': async (req) => importModelService(db, engineInspect(ctx.engine), { ...req, projectId: int(req.projectId, 'projectId') }),
     'models.list': async (req) => listModels(db, int(req.projectId, 'projectId')),
     'models.shift': async (req) => {
       const model = getModel(db, int(req.modelId, 'modelId'))
@@ -104,6 +97,8 @@ export function createServices(ctx: ServiceContext): Services {
       return out
     },
     'demo.run': async (req) => {
+      // the demo's images are drawn and registered once the engine is up: a click on a fresh store waits for them
+      await ctx.demoReady?.catch(() => undefined)
       const projectId = ensureDemoProject(db)
       const out = createExperimentService(db, projectId, demoExperiment(ctx.dataDir, ctx.resourcesDir, { epochs: req.epochs }))
       ctx.runner.kick()

@@ -26,10 +26,27 @@ export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Db {
   const db = new Database(file, opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {})
   // first: a second process opening the same new store waits for the first instead of failing
   db.pragma('busy_timeout = 5000')
-  db.pragma('journal_mode = WAL')
+  setWal(db)
   db.pragma('foreign_keys = ON')
   migrate(db)
   return db
+}
+
+/**
+ * Switches a store to WAL. When two processes open a NEW store at the same moment, SQLite can answer the
+ * journal-mode change with SQLITE_BUSY at once (the busy handler is not consulted for it): retry a while.
+ */
+function setWal(db: Db): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      db.pragma('journal_mode = WAL')
+      return
+    } catch (e) {
+      const code = (e as { code?: string }).code
+      if (attempt >= 100 || (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED')) throw e
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.floor(Math.random() * 30))
+    }
+  }
 }
 
 export function schemaVersion(db: Db): number {

@@ -118,4 +118,18 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE runs ADD COLUMN health_json TEXT;
   `,
+  // 4: one catalog for both front doors (services/catalog.ts): content fingerprints of datasets and models (NULL =
+  // registered without one: re-registering the same folder or file refreshes the entry), and further real paths
+  // where a registered dataset's identical content also lives (its images are served from there too)
+  `
+  ALTER TABLE datasets ADD COLUMN fingerprint TEXT;
+  ALTER TABLE models ADD COLUMN fingerprint TEXT;
+  CREATE INDEX datasets_fingerprint ON datasets(project_id, fingerprint);
+  CREATE INDEX models_fingerprint ON models(project_id, fingerprint);
+  CREATE TABLE dataset_roots (
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    root TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, root)
+  );
+  `,
 ]

@@ -132,6 +132,26 @@ export function summariseSizes(headers: ImageHeader[]): ImageSizeSummary | undef
   return { count: n, minWidth: minW, maxWidth: maxW, minHeight: minH, maxHeight: maxH, meanWidth: sumW / n, meanHeight: sumH / n, common, formats, channels }
 }
 
+/**
+ * The alignment's notes for one split, where an ID class whose folder is there but holds no usable image is
+ * called empty (its folder is listed among the skipped entries), not absent.
+ */
+function alignmentNotes(al: ReturnType<typeof alignClasses>, split: SplitName, skipped: SkippedFile[], mapping: Record<string, string | null>): string[] {
+  if (!al.missing.length) return al.notes
+  const folders = skipped.filter((s) => s.reason === 'empty-class' && s.split === split).map((s) => path.basename(s.path))
+  const classOf = (folder: string): string => (typeof mapping[folder] === 'string' ? (mapping[folder] as string) : folder).toLowerCase()
+  const emptyClasses = new Set(folders.map(classOf))
+  const empty = al.missing.filter((c) => emptyClasses.has(c.toLowerCase()))
+  if (!empty.length) return al.notes
+  const absent = al.missing.filter((c) => !emptyClasses.has(c.toLowerCase()))
+  const absentNote = `ID classes absent from this set: ${al.missing.join(', ')}`
+  return [
+    ...al.notes.filter((n) => n !== absentNote),
+    `empty class folders (no usable image; see the skipped entries): ${empty.join(', ')}`,
+    ...(absent.length ? [`ID classes absent from this set: ${absent.join(', ')}`] : []),
+  ]
+}
+
 /** Import one dataset root. Throws only when the root itself is unusable (missing, no classes). */
 export async function importDataset(root: string, opts: ImportOptions = {}): Promise<DatasetImport> {
   const t0 = performance.now()
@@ -187,7 +207,7 @@ export async function importDataset(root: string, opts: ImportOptions = {}): Pro
         missing: [...new Set([...(alignment?.missing ?? []), ...al.missing])].sort(byName),
         renamed: { ...(alignment?.renamed ?? {}), ...al.renamed },
       }
-      notes.push(...al.notes.map((n) => `${split}: ${n}`))
+      notes.push(...alignmentNotes(al, split, skipped, opts.mapping ?? {}).map((n) => `${split}: ${n}`))
     }
     for (let i = 0; i < idx.files.length; i++) {
       const file = idx.files[i]

@@ -1,9 +1,12 @@
 /** One-shot engine work on an image folder, for the CLI: evaluate a checkpoint, convert its BN layers. */
 import * as tf from '@tensorflow/tfjs'
-import type { NormalizePreset } from '../../../shared/datasets'
+import { basename } from 'node:path'
+import type { ImportReport, NormalizePreset, SkippedFile } from '../../../shared/datasets'
+import type { DomainShiftReport } from '../../../shared/types'
 import { loadPretrained, type ArchName, type BNNet } from '../models'
 import { importDataset, type Sample } from '../data/import'
 import { createLoader } from '../data/loader'
+import { byName } from '../data/folder'
 import { evaluate } from '../train/evaluate'
 import { convertBatchNorm } from '../methods/convertBatchNorm'
 import { layerShifts, type LayerShift } from '../analysis/domainShift'
@@ -11,7 +14,7 @@ import { saveSafetensors } from '../io'
 import { stratifiedSubset } from './experimentData'
 
 export { inspectModel, measureDomainShift } from './models'
-import { normalizeOf } from './models'
+import { measureDomainShift, normalizeOf, type ShiftRequest } from './models'
 
 type Progress = (label: string, done: number, total: number) => void
 
@@ -25,11 +28,26 @@ interface FolderRequest {
   onProgress?: Progress
 }
 
-async function folderSamples(root: string, classes: string[] | undefined): Promise<{ classes: string[]; samples: Sample[]; notes: string[] }> {
-  const ds = await importDataset(root, { role: 'ood', classes, verify: 'none', valFraction: 0 })
+/** Class folders the walk found empty (they are still classes of the folder's layout: the head has an output for each). */
+function emptyClassFolders(report: ImportReport, split: string): string[] {
+  return report.skipped.filter((s) => s.reason === 'empty-class' && s.split === split).map((s) => basename(s.path))
+}
+
+/**
+ * The images of a folder (its test split, else val, else train), labelled by `classes` or, without them, by its
+ * sorted class folder names, empty ones included (named as empty in the notes; every skipped entry is returned).
+ */
+async function folderSamples(root: string, classes: string[] | undefined): Promise<{ classes: string[]; samples: Sample[]; notes: string[]; skipped: SkippedFile[] }> {
+  let ds = await importDataset(root, { role: 'ood', classes, verify: 'none', valFraction: 0 })
+  if (!classes) {
+    // the split the class list came from (importDataset: train, else test, else val)
+    const base = (['train', 'test', 'val'] as const).find((s) => ds.report.splits[s]) ?? 'test'
+    const empty = emptyClassFolders(ds.report, base).filter((c) => !ds.classes.includes(c))
+    if (empty.length) ds = await importDataset(root, { role: 'ood', classes: [...ds.classes, ...empty].sort(byName), verify: 'none', valFraction: 0 })
+  }
   const samples = ds.splits.test ?? ds.splits.val ?? ds.splits.train ?? []
   if (!samples.length) throw new Error(`${root}: no images of the classes ${ds.classes.join(', ')}`)
-  return { classes: ds.classes, samples, notes: ds.report.notes }
+  return { classes: ds.classes, samples, notes: ds.report.notes, skipped: ds.report.skipped }
 }
 
 function loaderFor(model: BNNet, samples: Sample[], req: FolderRequest) {
@@ -45,7 +63,7 @@ function loaderFor(model: BNNet, samples: Sample[], req: FolderRequest) {
 export async function evaluateFolder(req: FolderRequest & { classes?: string[] }) {
   const model = await loadPretrained(req.modelPath, req.arch as ArchName | undefined)
   try {
-    const { classes, samples, notes } = await folderSamples(req.dataRoot, req.classes)
+    const { classes, samples, notes, skipped } = await folderSamples(req.dataRoot, req.classes)
     if (classes.length !== model.numClasses) {
       throw new Error(
         `${req.modelPath}: the head has ${model.numClasses} outputs but ${req.dataRoot} gives ${classes.length} classes (${classes.join(', ')}); pass the head's class order with --classes`,
@@ -70,6 +88,8 @@ export async function evaluateFolder(req: FolderRequest & { classes?: string[] }
       accuracy: r.accuracy,
       perClass: classes.map((c, i) => ({ className: c, images: r.classCounts[i], accuracy: r.perClass[i] })),
       failed: loader.failures().map((f) => ({ path: f.path, reason: f.reason })),
+      /** entries the folder walk left out (zero-byte files, symbolic link loops, empty class folders, ...) */
+      skipped,
       notes,
     }
   } finally {
@@ -114,4 +134,11 @@ export async function convertFolder(req: FolderRequest & { outPath: string; limi
   } finally {
     model.dispose()
   }
+}
+
+/** The domain-shift meter on a folder, with the entries its walk left out and the walk's notes (the CLI's `daft shift`). */
+export async function measureFolderShift(req: ShiftRequest): Promise<DomainShiftReport & { skipped: SkippedFile[]; notes: string[] }> {
+  const r = await measureDomainShift(req)
+  const { report } = await importDataset(req.dataRoot, { role: 'ood', verify: 'none', valFraction: 0 })
+  return { ...r, skipped: report.skipped, notes: report.notes }
 }
