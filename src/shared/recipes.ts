@@ -201,30 +201,6 @@ export const SWEEPS = {
   'DAFT-step2': [10, 3, 0.3, 0.1],
 } as const
 
-export type SweepId = 'FT' | 'LP-FT' | 'LP-FT-swav' | 'DAFT-step1' | 'DAFT-step2'
-
-/**
- * The recipes of one sweep, built on `base` (default: the method's default recipe).
- * DAFT-step2 needs the chosen eta_theta: `sweepRecipes('DAFT-step2', { ...base, lr: { backbone: best, head: 1 } })`.
- */
-export function sweepRecipes(id: SweepId, base?: Recipe): Recipe[] {
-  switch (id) {
-    case 'FT':
-    case 'LP-FT':
-    case 'LP-FT-swav': {
-      const b = base ?? defaultRecipe(id === 'FT' ? 'FT' : 'LP-FT')
-      return SWEEPS[id].map((lr) => ({ ...b, lr: { backbone: lr, head: lr } }))
-    }
-    case 'DAFT-step1': {
-      const b = base ?? defaultRecipe('DAFT')
-      return SWEEPS['DAFT-step1'].map((lr) => ({ ...b, lr: { backbone: lr, head: SWEEPS.DAFT_STEP1_HEAD_LR } }))
-    }
-    case 'DAFT-step2': {
-      const b = base ?? defaultRecipe('DAFT')
-      return SWEEPS['DAFT-step2'].map((lr) => ({ ...b, lr: { backbone: b.lr.backbone, head: lr } }))
-    }
-  }
-}
 
 const METHODS: readonly MethodName[] = ['LP', 'FT', 'LP-FT', 'DAFT', 'custom']
 const HEAD_INITS: readonly HeadInit[] = ['random', 'zero', 'lp']

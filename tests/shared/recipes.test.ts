@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  ABLATIONS, RECIPE_FIELD_HELP, SWEEPS, classifyRecipe, defaultRecipe, logGrid13, logspace, parseRecipe, sweepRecipes, validateRecipe,
+  ABLATIONS, RECIPE_FIELD_HELP, SWEEPS, classifyRecipe, defaultRecipe, logGrid13, logspace, parseRecipe, validateRecipe,
   type MethodName, type Recipe,
 } from '../../src/shared/recipes'
 
@@ -87,14 +87,4 @@ describe('sweep grids (Hyperparameter Details)', () => {
     expect(logspace(-4, 4, 9).map((c) => Math.round(Math.log10(c)))).toEqual([-4, -3, -2, -1, 0, 1, 2, 3, 4])
   })
 
-  it('expands sweeps into valid recipes', () => {
-    const ft = sweepRecipes('FT')
-    expect(ft.map((r) => r.lr.backbone)).toEqual(SWEEPS.FT)
-    expect(ft.every((r) => r.lr.head === r.lr.backbone && validateRecipe(r).length === 0)).toBe(true)
-    const s1 = sweepRecipes('DAFT-step1')
-    expect(s1.every((r) => r.lr.head === 1.0 && r.method === 'DAFT')).toBe(true)
-    const s2 = sweepRecipes('DAFT-step2', { ...defaultRecipe('DAFT'), lr: { backbone: 3e-4, head: 1 } })
-    expect(s2.map((r) => [r.lr.backbone, r.lr.head])).toEqual([[3e-4, 10], [3e-4, 3], [3e-4, 0.3], [3e-4, 0.1]])
-    expect(sweepRecipes('LP-FT').every((r) => r.method === 'LP-FT' && validateRecipe(r).length === 0)).toBe(true)
-  })
 })

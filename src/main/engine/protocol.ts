@@ -123,7 +123,6 @@ export type EngineResponse =
 
 /** progress and log events the engine streams while it works */
 export type EngineEvent =
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'progress'; task: string; done: number; total: number; detail?: Record<string, number> }
   | { type: 'run.stage'; runId: number; stage: string }
   | { type: 'run.batch'; runId: number; epoch: number; step: number; batch: number; batches: number; loss: number; lr: { backbone: number; head: number }; imagesPerSec: number }

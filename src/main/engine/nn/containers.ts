@@ -1,4 +1,4 @@
-/** Containers: Sequential (children '0', '1', ... or given names) and ModuleList. */
+/** Containers: Sequential (children '0', '1', ... or given names). */
 import * as tf from '@tensorflow/tfjs'
 import { Module, type ModeArg } from './module'
 
@@ -42,28 +42,3 @@ export class Sequential extends Module {
   }
 }
 
-/** Holds modules under '0', '1', ...; has no forward of its own. */
-export class ModuleList extends Module {
-  constructor(modules: Module[] = []) {
-    super()
-    modules.forEach((m) => this.push(m))
-  }
-  push(m: Module): this {
-    this.registerModule(String(this.children().length), m)
-    return this
-  }
-  get length(): number {
-    return this.children().length
-  }
-  get(i: number): Module {
-    const c = this.children()[i]
-    if (!c) throw new Error(`ModuleList: index ${i} out of range (${this.length})`)
-    return c[1]
-  }
-  [Symbol.iterator](): Iterator<Module> {
-    return this.children().map(([, m]) => m)[Symbol.iterator]()
-  }
-  forward(): tf.Tensor {
-    throw new Error('ModuleList has no forward; iterate over its modules')
-  }
-}

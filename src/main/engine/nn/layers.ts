@@ -150,33 +150,7 @@ export class MaxPool2d extends Module {
   }
 }
 
-/** Average pooling without padding. */
-export class AvgPool2d extends Module {
-  readonly kernelSize: Pair
-  readonly stride: Pair
-  constructor(kernelSize: number | Pair, stride?: number | Pair) {
-    super()
-    this.kernelSize = pair(kernelSize)
-    this.stride = pair(stride ?? kernelSize)
-  }
-  forward(x: tf.Tensor): tf.Tensor4D {
-    return tf.avgPool(x as tf.Tensor4D, this.kernelSize, this.stride, 'valid')
-  }
-}
-
-/** AdaptiveAvgPool2d((1, 1)): [N, H, W, C] -> [N, 1, 1, C]. Only output size 1 is supported. */
-export class AdaptiveAvgPool2d extends Module {
-  constructor(outputSize: number | Pair = 1) {
-    super()
-    const [a, b] = pair(outputSize)
-    if (a !== 1 || b !== 1) throw new Error(`AdaptiveAvgPool2d: only output size 1 is supported, got [${a}, ${b}]`)
-  }
-  forward(x: tf.Tensor): tf.Tensor4D {
-    return tf.mean(x, [1, 2], true) as tf.Tensor4D
-  }
-}
-
-/** Global average pooling straight to [N, C] (AdaptiveAvgPool2d(1) + flatten; Keras GlobalAveragePooling2D). */
+/** Global average pooling straight to [N, C] (PyTorch's AdaptiveAvgPool2d(1) + flatten; Keras GlobalAveragePooling2D). */
 export class GlobalAvgPool2d extends Module {
   forward(x: tf.Tensor): tf.Tensor2D {
     return tf.mean(x, [1, 2]) as tf.Tensor2D
