@@ -149,7 +149,8 @@ export class JobRunner {
       this.flushLosses(runId)
       const message = (e as Error).message
       // the engine died or hung under the run (the host restarts it): the run is resumable, not failed
-      const died = e instanceof EngineDownError || /engine process exited|not running/.test(message)
+      // typed: the host rejects work lost with its process as EngineDownError (exited, hung, not running)
+      const died = e instanceof EngineDownError
       if (runs.finishRun(this.db, runId, died ? 'interrupted' : 'failed', { error: message, owner: process.pid })) {
         this.events.publish({ type: 'run.state', runId, status: died ? 'interrupted' : 'failed', error: message })
       } else this.lostOwnership(runId)
