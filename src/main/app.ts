@@ -10,7 +10,7 @@ import { EventHub } from './services/events'
 import { createServices, forwardEngineEvents, type Services, type ServiceContext } from './services'
 import { ensureDemoProject } from './services/projects'
 import { JobRunner } from './jobs/runner'
-import { recoverInterrupted } from './store/runs'
+import { recoverInterrupted, runExperimentStatus } from './store/runs'
 import { advanceSweep } from './services/experiments'
 import { demoDataDir, ensureDemoAssets } from './services/demo'
 import { analyzeAndStore } from './services/analysis'
@@ -58,12 +58,12 @@ export function startApp(opts: AppOptions): App {
   const runner = new JobRunner(db, engine, events, {
     dataDir: opts.dataDir,
     afterRun: async (runId) => {
-      const row = db.prepare('SELECT experiment_id AS e, status FROM runs WHERE id = ?').get(runId) as { e: number; status: string } | undefined
+      const row = runExperimentStatus(db, runId)
       if (!row) return
       if (row.status === 'succeeded' && !opts.skipAnalysis) {
         await analyzeAndStore({ db, engine, events, dataDir: opts.dataDir }, runId).catch((e) => console.error(`analysis of run ${runId} failed: ${(e as Error).message}`))
       }
-      if (advanceSweep(db, row.e).length) runner.kick()
+      if (advanceSweep(db, row.experimentId).length) runner.kick()
     },
   })
   const demoReady = engineReady.then(async () => {

@@ -87,8 +87,7 @@ export class JobRunner {
   }
 
   private nextQueued(): number | undefined {
-    const row = this.db.prepare("SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1").get() as { id: number } | undefined
-    return row?.id
+    return runs.nextQueuedRun(this.db)
   }
 
   private async pump(): Promise<void> {

@@ -111,9 +111,7 @@ export function compareService(db: Db, experimentId: number): ComparisonTable {
 }
 
 export function listExperiments(db: Db, projectId: number): { id: number; name: string; createdAt: string; runs: number }[] {
-  return db
-    .prepare('SELECT e.id, e.name, e.created_at AS createdAt, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.id) AS runs FROM experiments e WHERE e.project_id = ? ORDER BY e.id')
-    .all(projectId) as { id: number; name: string; createdAt: string; runs: number }[]
+  return runs.listExperimentRows(db, projectId)
 }
 
 /** DAFT's head-rate probe for a spec (engine work), and the grid it implies. */

@@ -1,4 +1,5 @@
 import type { Db } from '../store/db'
+import { builtInProject, countNamed, createProject, projectRows, setProjectDescription } from '../store/projects'
 import type { ProjectSummary } from '../../shared/types'
 import { DEMO_STYLES } from '../demo/shapes'
 
@@ -18,13 +19,12 @@ export function demoDescription(): string {
 
 /** The built-in demo project exists in every store (its description kept current: stores made by older versions named a style that does not exist). */
 export function ensureDemoProject(db: Db): number {
-  const row = db.prepare('SELECT id, description FROM projects WHERE built_in = 1').get() as { id: number; description: string } | undefined
+  const row = builtInProject(db)
   if (row) {
-    if (row.description !== demoDescription()) db.prepare('UPDATE projects SET description = ? WHERE id = ?').run(demoDescription(), row.id)
+    if (row.description !== demoDescription()) setProjectDescription(db, row.id, demoDescription())
     return row.id
   }
-  const info = db.prepare('INSERT INTO projects (name, description, built_in) VALUES (?, ?, 1)').run(DEMO_PROJECT_NAME, demoDescription())
-  return Number(info.lastInsertRowid)
+  return createProject(db, DEMO_PROJECT_NAME, demoDescription(), true)
 }
 
 /**
@@ -33,20 +33,11 @@ export function ensureDemoProject(db: Db): number {
  * engine starts (seconds on first start), and the demo has them either way.
  */
 export function listProjects(db: Db): ProjectSummary[] {
-  const rows = db
-    .prepare(
-      `SELECT p.id, p.name, p.description, p.built_in AS builtIn, p.created_at AS createdAt,
-        (SELECT COUNT(*) FROM datasets d WHERE d.project_id = p.id) AS datasets,
-        (SELECT COUNT(*) FROM models m WHERE m.project_id = p.id) AS models,
-        (SELECT COUNT(*) FROM experiments e WHERE e.project_id = p.id) AS experiments
-       FROM projects p ORDER BY p.built_in DESC, p.id`,
-    )
-    .all() as (Omit<ProjectSummary, 'builtIn'> & { builtIn: number })[]
+  const rows = projectRows(db)
   return rows.map((r) => {
     if (r.builtIn !== 1) return { ...r, builtIn: false }
-    const inList = (names: readonly string[]): string => names.map(() => '?').join(', ')
-    const datasets = (db.prepare(`SELECT COUNT(*) AS n FROM datasets WHERE project_id = ? AND name IN (${inList(DEMO_DATASETS)})`).get(r.id, ...DEMO_DATASETS) as { n: number }).n
-    const models = (db.prepare('SELECT COUNT(*) AS n FROM models WHERE project_id = ? AND name = ?').get(r.id, DEMO_MODEL) as { n: number }).n
+    const datasets = countNamed(db, r.id, 'datasets', DEMO_DATASETS)
+    const models = countNamed(db, r.id, 'models', [DEMO_MODEL])
     return { ...r, builtIn: true, datasets: r.datasets - datasets + DEMO_DATASETS.length, models: r.models - models + 1 }
   })
 }

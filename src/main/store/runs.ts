@@ -266,3 +266,20 @@ export function resetCheckpoints(db: Db, runId: number, epoch: number | null, ke
 export function removeArtifact(db: Db, runId: number, kind: string, path: string): void {
   db.prepare('DELETE FROM artifacts WHERE run_id = ? AND kind = ? AND path = ?').run(runId, kind, path)
 }
+
+/** The oldest queued run (FIFO), if any. */
+export function nextQueuedRun(db: Db): number | undefined {
+  return (db.prepare("SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1").get() as { id: number } | undefined)?.id
+}
+
+/** A run's experiment and status (after it ended: analysis and sweep steps). */
+export function runExperimentStatus(db: Db, runId: number): { experimentId: number; status: RunStatus } | undefined {
+  return db.prepare('SELECT experiment_id AS experimentId, status FROM runs WHERE id = ?').get(runId) as { experimentId: number; status: RunStatus } | undefined
+}
+
+/** A project's experiments with their run counts. */
+export function listExperimentRows(db: Db, projectId: number): { id: number; name: string; createdAt: string; runs: number }[] {
+  return db
+    .prepare('SELECT e.id, e.name, e.created_at AS createdAt, (SELECT COUNT(*) FROM runs r WHERE r.experiment_id = e.id) AS runs FROM experiments e WHERE e.project_id = ? ORDER BY e.id')
+    .all(projectId) as { id: number; name: string; createdAt: string; runs: number }[]
+}
