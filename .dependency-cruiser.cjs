@@ -1,7 +1,8 @@
 /**
  * The layer rules of ARCHITECTURE.md as code (`npm run lint:deps`, part of `npm run lint` and CI):
  * shared imports nothing of main, preload or renderer, and no Node, Electron or tfjs; the renderer imports only
- * shared (and its own files); tfjs only under main/engine; Electron only in main/index.ts and preload; no cycles.
+ * shared (and its own files); tfjs only under main/engine; Electron only in main/index.ts and preload; the SQLite
+ * driver only in main/store; no cycles.
  * Type-only imports count too (tsPreCompilationDeps): a cycle through types is still a cycle to a reader.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -59,6 +60,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(main/index\\.ts|preload/)' },
       to: { path: '(^|/)node_modules/electron/' },
+    },
+    {
+      name: 'sqlite-only-in-store',
+      comment: 'every SQL statement lives in src/main/store: nothing else opens the database driver',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/main/store/' },
+      to: { path: '(^|/)node_modules/better-sqlite3/' },
     },
     {
       name: 'no-circular',

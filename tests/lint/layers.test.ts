@@ -43,15 +43,18 @@ describe('layer rules (.dependency-cruiser.cjs)', () => {
       'src/shared/bad.ts': "import { x } from '../main/services/x'\nimport { readFileSync } from 'node:fs'\nexport const bad = [x, readFileSync]\n",
       'src/renderer/src/view.ts': "import { x } from '../../main/services/x'\nimport { join } from 'node:path'\nexport const v = [x, join]\n",
       'src/main/a.ts': "import { b } from './b'\nexport const a = () => b\n",
+      'src/main/services/sql.ts': "import Database from 'better-sqlite3'\nexport const db = Database\n",
+      'src/main/store/ok.ts': "import Database from 'better-sqlite3'\nexport const store = Database\n",
       'src/main/b.ts': "import { a } from './a'\nexport const b = () => a\n",
     })
     const r = cruise(d)
     expect(r.code).not.toBe(0)
-    for (const rule of ['shared-is-pure', 'shared-no-platform', 'renderer-only-shared', 'renderer-no-node', 'tfjs-only-in-engine', 'electron-only-in-entry-and-preload', 'no-circular']) {
+    for (const rule of ['shared-is-pure', 'shared-no-platform', 'renderer-only-shared', 'renderer-no-node', 'tfjs-only-in-engine', 'electron-only-in-entry-and-preload', 'sqlite-only-in-store', 'no-circular']) {
       expect(r.out, rule).toContain(rule)
     }
     // the allowed ones are not reported: tfjs in the engine, Electron in main/index.ts
     expect(r.out).not.toMatch(/src\/main\/engine\/ok\.ts/)
+    expect(r.out).not.toMatch(/src\/main\/store\/ok\.ts/)
     expect(r.out).not.toMatch(/electron-only-in-entry-and-preload: src\/main\/index\.ts/)
   })
 })
