@@ -7,6 +7,8 @@
  *   - a function may call only other functions declared in THIS file, or globals (Math, typed arrays).
  * Images here are HWC with 3 channels; `FloatImage` values are on the 0..255 scale.
  * Semantics follow torchvision (RandomResizedCrop.get_params, RandomCrop, ColorJitter, PIL resampling).
+ * Longer than 400 lines because of that: the worker receives this file's functions as one source (until the
+ * workers become build entries of their own, issue 15 item 5).
  */
 import type { TransformOp } from '../../../shared/datasets'
 

@@ -7,6 +7,9 @@
  * longer than the image side, e.g. elastic's sigma = 171 px with 1,025 taps, costs at most one image side per
  * pixel), 2-D filters and motion blur run tap by tap over a padded copy, zooms precompute their sample
  * positions per axis.
+ *
+ * Longer than 400 lines on purpose: every image operation the 15 corruptions need, one implementation each,
+ * sharing the border rules and padded-copy helpers; catalog.ts composes them per corruption.
  */
 import type { Rng } from '../../../../shared/random'
 
