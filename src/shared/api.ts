@@ -60,6 +60,8 @@ export interface ApiOperations {
   /** Tries DAFT's head learning rates on the model's frozen features of the spec's ID training images: which of the
    *  paper's eta_w values blow up, and the extended grid (applied when spec.sweep.daftHeadLrMode is 'extended'). */
   'experiments.probeHeadLr': { req: { spec: ExperimentSpec }; res: { result: HeadProbeResult; grid: HeadLrGrid } }
+  /** A shareable report: ONE self-contained HTML file (table, Fig. 1-2 as inline SVG, galleries, recipes, versions). */
+  'experiments.report': { req: { experimentId: number }; res: { html: string; fileName: string } }
 
   'runs.list': { req: { experimentId?: number }; res: RunSummary[] }
   /** One run with its epochs and the per-batch losses after `afterStep` (for incremental live curves). */
@@ -103,6 +105,7 @@ export const API_OPERATIONS = [
   'experiments.list',
   'experiments.compare',
   'experiments.probeHeadLr',
+  'experiments.report',
   'runs.list',
   'runs.get',
   'runs.cancel',

@@ -3,6 +3,7 @@ import { convertBnCommand, evaluateCommand, inspectCommand, shiftCommand } from 
 import { doctorCommand } from './doctorCommand'
 import { analyzeCommand, cancelCommand, exportCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
 import { datasetsCommand, modelsCommand } from './catalogCommands'
+import { reportCommand } from './reportCommand'
 
 import type { Command } from './command'
 
@@ -18,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   run: runCommand,
   runs: runsCommand,
   compare: compareCommand,
+  report: reportCommand,
   resume: resumeCommand,
   cancel: cancelCommand,
   analyze: analyzeCommand,

@@ -20,6 +20,7 @@ import * as runs from '../store/runs'
 import { getAnalysis } from '../store/analysis'
 import { analyzeAndStore, galleryService, robustnessService } from './analysis'
 import { runDoctor } from '../doctor'
+import { reportService } from './report'
 import { resolve } from 'node:path'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 
@@ -107,6 +108,7 @@ export function createServices(ctx: ServiceContext): Services {
     'experiments.list': async (req) => listExperiments(db, int(req.projectId, 'projectId')),
     'experiments.compare': async (req) => compareService(db, int(req.experimentId, 'experimentId')),
     'experiments.probeHeadLr': async (req) => probeHeadLrService(ctx.engine, ctx.dataDir, req.spec),
+    'experiments.report': async (req) => reportService(db, int(req.experimentId, 'experimentId'), ctx.version),
 
     'runs.list': async (req) => runs.listRuns(db, req.experimentId !== undefined ? { experimentId: int(req.experimentId, 'experimentId') } : {}),
     'runs.get': async (req) => {
