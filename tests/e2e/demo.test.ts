@@ -95,6 +95,8 @@ describe('the built-in demo on a fresh data folder (serve mode, Chromium)', () =
     await expect.poll(() => page.getByTestId('compare-table').innerText(), { timeout: 30_000 }).toMatch(/DAFT/)
     const compareText = await page.getByTestId('compare-table').innerText()
     for (const w of ['LP', 'FT', 'LP-FT', 'texture', 'stroke']) expect(compareText).toContain(w)
+    // the shareable report is one click away (its content: tests/e2e/report.test.ts)
+    expect(await page.getByTestId('compare-report').isEnabled()).toBe(true)
     await shot('demo-compare')
 
     // ---- distortion: FT, LP-FT and DAFT ticked (one run each), LP left out

@@ -1,5 +1,10 @@
 import { createApp } from 'vue'
 import { createPinia } from 'pinia'
 import App from './App.vue'
+import { api } from './api'
+import { createAppRouter } from './router'
 
-createApp(App).use(createPinia()).mount('#app')
+// serve mode: take the access token out of the address bar (?token=) before the router reads the location
+api()
+const pinia = createPinia()
+createApp(App).use(pinia).use(createAppRouter(pinia)).mount('#app')

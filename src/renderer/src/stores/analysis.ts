@@ -21,18 +21,23 @@ export const useAnalysisStore = defineStore('analysis', () => {
   const state = ref<Record<number, AnalysisState>>({})
   const error = ref<Record<number, string>>({})
 
-  /** the experiment whose runs are loaded */
+  /** the experiment whose runs are asked for */
   let experiment: number | null = null
+  /** the experiment whose runs `runs` holds (undefined: none loaded yet) */
+  const runsOf = ref<number | null | undefined>(undefined)
   async function loadRuns(experimentId: number | null): Promise<void> {
     experiment = experimentId
     runsLoading.value = true
     try {
-      runs.value = experimentId === null ? [] : await api().call('runs.list', { experimentId })
+      const list = experimentId === null ? [] : await api().call('runs.list', { experimentId })
+      if (experiment !== experimentId) return // another experiment was asked for meanwhile
+      runs.value = list
+      runsOf.value = experimentId
       runsError.value = null
     } catch (e) {
-      runsError.value = errMsg(e)
+      if (experiment === experimentId) runsError.value = errMsg(e)
     } finally {
-      runsLoading.value = false
+      if (experiment === experimentId) runsLoading.value = false
     }
   }
 
@@ -145,5 +150,5 @@ export const useAnalysisStore = defineStore('analysis', () => {
     })
   }
 
-  return { runs, runsError, runsLoading, byRun, state, error, loadRuns, load, recompute, galleries, galleryBusy, galleryError, galleryKey, loadGallery, robustness, robustBusy, robustError, loadRobustness, connect }
+  return { runs, runsOf, runsError, runsLoading, byRun, state, error, loadRuns, load, recompute, galleries, galleryBusy, galleryError, galleryKey, loadGallery, robustness, robustBusy, robustError, loadRobustness, connect }
 })
