@@ -137,10 +137,14 @@ function ordered(runs: readonly RunSummary[]): RunSummary[] {
 }
 
 /**
- * The most shifted OOD set (as the Galleries view picks it): where LP, the pretrained features with a fitted head,
+ * The most shifted OOD set (the report and the Galleries view both use this one rule): where LP, the pretrained features with a fitted head,
  * is least accurate; without LP on every OOD set, the largest domain-shift score; else the first OOD set.
  */
-export function reportShiftedSet(sets: readonly string[], runs: readonly RunSummary[], shift: readonly { set: string; score: number }[]): { set: string; why: string } | null {
+export function reportShiftedSet(
+  sets: readonly string[],
+  runs: readonly { status: string; baseMethod: string; final: Record<string, number> | null }[],
+  shift: readonly { set: string; score: number }[] = [],
+): { set: string; why: string } | null {
   const ood = sets.filter((s) => !s.startsWith('id-'))
   if (!ood.length) return null
   const lp = runs.filter((r) => r.status === 'succeeded' && r.baseMethod === 'LP' && r.final)

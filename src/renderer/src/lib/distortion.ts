@@ -3,6 +3,7 @@
  * `analysis.robustness`). Pure functions (no Vue, no DOM), unit-tested.
  */
 import type { ChangeKind, Gallery, GalleryItem, HistogramData, RelativeChangeRow, RobustnessReport, ValueSummary } from '../../../shared/types'
+import { reportShiftedSet } from '../../../shared/report'
 
 /** Fig. 2's five panels, in the paper's order; BN statistics are drawn on a log axis. */
 export const CHANGE_KINDS: readonly { kind: ChangeKind; label: string; log: boolean }[] = [
@@ -174,31 +175,11 @@ export function galleryPair(runs: readonly AnalysisRunInfo[]): [number | null, n
 }
 
 /**
- * The most shifted OOD set among `sets` (the analysis sets: 'id-test' / 'id-val' and the OOD names): the one on
- * which LP, i.e. the pretrained features with a fitted head, is least accurate (mean over its succeeded runs),
- * the set the pretrained features transfer to worst. Without a finished LP run, the largest domain-shift score
- * of the pretrained model (`shift`, from any run's analysis); then the first OOD set; null when there is none.
+ * The most shifted OOD set among `sets` (the analysis sets: 'id-test' / 'id-val' and the OOD names): where LP, the
+ * pretrained features with a fitted head, is least accurate; else the largest domain-shift score; else the first
+ * OOD set. One rule for the Galleries view and the shareable report: src/shared/report.ts.
  */
-export function mostShiftedSet(sets: readonly string[], runs: readonly AnalysisRunInfo[], shift: readonly { set: string; score: number }[] = []): { set: string; why: string } | null {
-  const ood = sets.filter((s) => !s.startsWith('id-'))
-  if (!ood.length) return null
-  const lp = runs.filter((r) => r.status === 'succeeded' && r.baseMethod === 'LP' && r.final)
-  const lpAcc = (s: string): number | null => {
-    const v = lp.map((r) => r.final![s]).filter((x): x is number => typeof x === 'number')
-    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null
-  }
-  const scored = ood.map((s) => ({ s, acc: lpAcc(s) })).filter((x): x is { s: string; acc: number } => x.acc !== null)
-  if (scored.length === ood.length && ood.length > 1) {
-    const worst = scored.reduce((a, b) => (b.acc < a.acc ? b : a))
-    return { set: worst.s, why: `the OOD set where LP (the pretrained features) is least accurate: ${(100 * worst.acc).toFixed(1)} %` }
-  }
-  const shifted = ood.map((s) => ({ s, score: shift.find((x) => x.set === s)?.score })).filter((x): x is { s: string; score: number } => typeof x.score === 'number')
-  if (shifted.length === ood.length && ood.length > 1) {
-    const most = shifted.reduce((a, b) => (b.score > a.score ? b : a))
-    return { set: most.s, why: `the OOD set with the largest domain shift from the pretrained statistics (score ${most.score.toFixed(2)})` }
-  }
-  return { set: ood[0], why: ood.length > 1 ? 'the first OOD set' : 'the OOD set' }
-}
+export const mostShiftedSet = reportShiftedSet
 
 /**
  * The runs Distortion ticks when it opens: one per method in analysis order (FT, LP-FT, DAFT, custom recipes),
