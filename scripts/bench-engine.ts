@@ -6,14 +6,18 @@
  *                                             the BN-conversion ratio (convertBatchNorm time / one eval pass over the
  *                                             same images) and the kernel profile
  *   npm run bench:engine -- --vs-torch        all cases on wasm and in PyTorch (/usr/bin/python3 + Debian's torch,
- *                                             scripts/ref/bench_torch.py, 2 threads), alternating case by case, with
- *                                             the ratio project / PyTorch
+ *                                             scripts/ref/bench_torch.py, 2 threads, its default threading), in both
+ *                                             memory formats (NCHW and channels_last), alternating case by case, with
+ *                                             the ratio project / PyTorch's faster layout (`torch_best_layout`)
  *   options: --json (one JSON object), --quick (tiny smoke run), --steps N, --micro-batch N (ResNet-50 training),
  *            --rounds N (project and PyTorch alternate N times per case, best round of each kept; default 3 with
  *            --vs-torch),
  *            --models resnet20,resnet50 (run only these cases),
- *            --no-native (wasm's own kernels: DAFT_NATIVE=0), --no-profile, --torch-spin (leave OMP_WAIT_POLICY alone; by default PyTorch runs with PASSIVE, since
- *            OpenMP's busy-waiting collapses 2-thread PyTorch ~6x on a shared, loaded 2-core machine)
+ *            --no-native (wasm's own kernels: DAFT_NATIVE=0), --no-profile,
+ *            --torch-passive (an extra column: PyTorch NCHW with OMP_WAIT_POLICY=PASSIVE, which helps it on a loaded
+ *            machine but halves its inference on an idle one; never the reference)
+ * MobileNetV2 is the TF.js layers model in /work/shared/data/models/mobilenetv2-tm (DAFT_BENCH_MOBILENET overrides) on
+ * the project side and torchvision's mobilenet_v2(width_mult=0.35) on PyTorch's.
  * Every case runs in a fresh child process (this script with --child), so peak RSS is per case and the wasm heap
  * (which never shrinks) starts empty.
  */
@@ -39,7 +43,13 @@ interface CaseRow {
   micro_batch?: number
   backend: string
   project_img_s: number
+  /** PyTorch at its best: the faster of its two memory formats, default threading */
   torch_img_s: number | null
+  torch_best_layout: 'nchw' | 'channels_last' | null
+  torch_nchw_img_s: number | null
+  torch_channels_last_img_s: number | null
+  /** NCHW with OMP_WAIT_POLICY=PASSIVE (--torch-passive only; not the reference) */
+  torch_passive_img_s?: number | null
   ratio: number | null
   /** images per CPU-second (all threads of the process) and their ratio: load-independent efficiency */
   project_cpu_img_s: number
@@ -73,15 +83,29 @@ function torchAvailable(): boolean {
   return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0
 }
 
-function spawnTorch(spec: CaseSpec): { img_s: number; cpu_img_s: number; peak_rss_mb: number } {
+type TorchLayout = 'nchw' | 'channels_last'
+interface TorchResult {
+  img_s: number
+  cpu_img_s: number
+  peak_rss_mb: number
+  layout: TorchLayout
+}
+
+/** PyTorch with its default threading (OMP_WAIT_POLICY removed from the environment unless `passive`). */
+function spawnTorch(spec: CaseSpec, layout: TorchLayout, passive = false): TorchResult {
   const args = [join(here, 'ref', 'bench_torch.py'), '--model', spec.model, '--image-size', String(spec.imageSize), '--batch', String(spec.batch), '--mode', spec.mode, '--steps', String(spec.steps), '--warmup', String(spec.warmup), '--threads', '2']
   if (spec.microBatch) args.push('--micro-batch', String(spec.microBatch))
-  const env = flag('torch-spin') ? process.env : { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' }
+  if (layout === 'channels_last') args.push('--channels-last')
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env.OMP_WAIT_POLICY
+  if (passive) env.OMP_WAIT_POLICY = 'PASSIVE'
   const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env })
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'))
-  if (r.status !== 0 || !line) throw new Error(`bench-engine: PyTorch case ${spec.model} ${spec.mode} failed:\n${r.stderr.slice(-2000)}`)
-  return JSON.parse(line) as { img_s: number; cpu_img_s: number; peak_rss_mb: number }
+  if (r.status !== 0 || !line) throw new Error(`bench-engine: PyTorch case ${spec.model} ${spec.mode} (${layout}) failed:\n${r.stderr.slice(-2000)}`)
+  return { ...(JSON.parse(line) as Omit<TorchResult, 'layout'>), layout }
 }
+
+const best = <T extends { img_s: number }>(xs: T[]): T | null => (xs.length ? xs.reduce((a, b) => (b.img_s > a.img_s ? b : a)) : null)
 
 function cases(vsTorch: boolean, quick: boolean): CaseSpec[] {
   const steps = Number(opt('steps') ?? (quick ? 1 : 3))
@@ -119,6 +143,9 @@ function cases(vsTorch: boolean, quick: boolean): CaseSpec[] {
     // three optimizer steps (RSS after each shows whether memory grows), one round: ~1-2 minutes per side
     { ...base, model: 'resnet50', imageSize: 224, batch: 64, mode: 'train', microBatch: micro, steps: n(3), warmup: 0, rounds: 1 },
     { ...base, steps: n(4), model: 'resnet50', imageSize: 224, batch: 8, mode: 'infer' },
+    // MobileNetV2 (alpha 0.35) @224: depthwise convolutions and ReLU6
+    { ...base, steps: n(3), model: 'mobilenetv2', imageSize: 224, batch: 32, mode: 'train', rounds: 2, profile: !flag('no-profile') },
+    { ...base, steps: n(4), model: 'mobilenetv2', imageSize: 224, batch: 32, mode: 'infer' },
   ]
 }
 
@@ -154,21 +181,35 @@ async function main(): Promise<void> {
     // alternate project and PyTorch `rounds` times and keep each side's best round: both see the same machine, and the
     // best of a few rounds is the least disturbed by other load
     const ps: ChildResult[] = []
-    const ts: Array<ReturnType<typeof spawnTorch>> = []
+    const ts: TorchResult[] = []
+    const passive: TorchResult[] = []
     const caseRounds = spec.rounds ?? rounds
     for (let r = 0; r < caseRounds; r++) {
       ps.push(spawnProject(r === 0 ? spec : { ...spec, profile: false, conversion: false }))
-      if (withTorch) ts.push(spawnTorch(spec))
+      if (withTorch) {
+        // alternate which layout goes first, so neither always follows the project's run
+        const order: TorchLayout[] = r % 2 === 0 ? ['nchw', 'channels_last'] : ['channels_last', 'nchw']
+        for (const layout of order) ts.push(spawnTorch(spec, layout))
+        if (flag('torch-passive')) passive.push(spawnTorch(spec, 'nchw', true))
+      }
     }
     const p = { ...ps.reduce((a, b) => (b.imgPerSec > a.imgPerSec ? b : a)), profile: ps[0].profile, conversion: ps[0].conversion }
-    const t = withTorch ? ts.reduce((a, b) => (b.img_s > a.img_s ? b : a)) : null
-    if (caseRounds > 1) log(`  rounds: project ${ps.map((x) => fmt(x.imgPerSec)).join(', ')}` + (withTorch ? ` | torch ${ts.map((x) => fmt(x.img_s)).join(', ')}` : '') + ' img/s')
+    const nchw = best(ts.filter((x) => x.layout === 'nchw'))
+    const cl = best(ts.filter((x) => x.layout === 'channels_last'))
+    const t = best(ts)
+    const tp = best(passive)
+    if (caseRounds > 1 || withTorch) {
+      const list = (xs: TorchResult[], layout: TorchLayout): string => xs.filter((x) => x.layout === layout).map((x) => fmt(x.img_s)).join(', ')
+      log(`  rounds: project ${ps.map((x) => fmt(x.imgPerSec)).join(', ')}` + (withTorch ? ` | torch NCHW ${list(ts, 'nchw')} | torch channels_last ${list(ts, 'channels_last')}` : '') + (tp ? ` | torch PASSIVE ${passive.map((x) => fmt(x.img_s)).join(', ')}` : '') + ' img/s')
+    }
     const row: CaseRow = {
       model: spec.model, image_size: spec.imageSize, batch: spec.batch, mode: spec.mode, backend: spec.backend,
-      project_img_s: p.imgPerSec, torch_img_s: t ? t.img_s : null, ratio: t ? p.imgPerSec / t.img_s : null,
+      project_img_s: p.imgPerSec, torch_img_s: t ? t.img_s : null, torch_best_layout: t ? t.layout : null,
+      torch_nchw_img_s: nchw ? nchw.img_s : null, torch_channels_last_img_s: cl ? cl.img_s : null, ratio: t ? p.imgPerSec / t.img_s : null,
       project_cpu_img_s: p.cpuImgPerSec, torch_cpu_img_s: t ? t.cpu_img_s : null, cpu_ratio: t ? p.cpuImgPerSec / t.cpu_img_s : null,
       peak_rss_mb: p.peakRssMb, torch_peak_rss_mb: t ? t.peak_rss_mb : null, device: p.device, load_avg: `${load} -> ${loadavg()}`,
     }
+    if (flag('torch-passive')) row.torch_passive_img_s = tp ? tp.img_s : null
     if (spec.microBatch) row.micro_batch = spec.microBatch
     if (spec.mode === 'train') {
       row.bn_batch_size = p.bnBatchSize
@@ -180,7 +221,7 @@ async function main(): Promise<void> {
     if (p.profile) profiles[label] = p.profile
     if (rows.length === 1) log(`  device: ${p.device}`)
     log(
-      `  project ${fmt(p.imgPerSec)} img/s` + (t ? ` | torch ${fmt(t.img_s)} img/s | ratio ${fmt(row.ratio, 2)}` : '') +
+      `  project ${fmt(p.imgPerSec)} img/s` + (t ? ` | torch best ${fmt(t.img_s)} img/s (${t.layout}) | ratio ${fmt(row.ratio, 2)}` : '') +
         ` | per CPU-second: project ${fmt(p.cpuImgPerSec)}` + (t ? `, torch ${fmt(t.cpu_img_s)}, ratio ${fmt(row.cpu_ratio, 2)}` : '') +
         ` | peak RSS ${fmt(p.peakRssMb, 0)} MB` + (t ? ` (torch ${fmt(t.peak_rss_mb, 0)} MB)` : '') +
         (spec.mode === 'train' ? ` | BN batch ${p.bnBatchSize}` : '') + ` | load ${row.load_avg}`,
@@ -202,11 +243,12 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({ load_avg_end: loadavg(), torch: withTorch, cases: rows, profiles }))
     return
   }
-  console.log('\nmodel     size     batch  mode   backend  project img/s  torch img/s  ratio  cpu-time ratio  peak RSS MB')
+  console.log('\nratio = project / PyTorch at its best (faster of NCHW and channels_last, default threading)')
+  console.log('model       size     batch  mode   backend  project img/s  torch NCHW  torch CL  best  ratio  cpu-time ratio  peak RSS MB  load')
   for (const r of rows) {
     console.log(
-      `${r.model.padEnd(9)} ${`${r.image_size}x${r.image_size}`.padEnd(8)} ${String(r.batch + (r.micro_batch ? `/${r.micro_batch}` : '')).padEnd(6)} ${r.mode.padEnd(6)} ${r.backend.padEnd(8)} ` +
-        `${fmt(r.project_img_s).padStart(13)}  ${fmt(r.torch_img_s).padStart(11)}  ${fmt(r.ratio, 2).padStart(5)}  ${fmt(r.cpu_ratio, 2).padStart(14)}  ${fmt(r.peak_rss_mb, 0).padStart(11)}`,
+      `${r.model.padEnd(11)} ${`${r.image_size}x${r.image_size}`.padEnd(8)} ${String(r.batch + (r.micro_batch ? `/${r.micro_batch}` : '')).padEnd(6)} ${r.mode.padEnd(6)} ${r.backend.padEnd(8)} ` +
+        `${fmt(r.project_img_s).padStart(13)}  ${fmt(r.torch_nchw_img_s).padStart(10)}  ${fmt(r.torch_channels_last_img_s).padStart(8)}  ${(r.torch_best_layout === 'channels_last' ? 'CL' : r.torch_best_layout === 'nchw' ? 'NCHW' : '-').padStart(4)}  ${fmt(r.ratio, 2).padStart(5)}  ${fmt(r.cpu_ratio, 2).padStart(14)}  ${fmt(r.peak_rss_mb, 0).padStart(11)}  ${r.load_avg}`,
     )
   }
 }

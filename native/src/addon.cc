@@ -37,12 +37,18 @@ struct Isa {
   void (*add_range)(const float*, const float*, float*, long, long);
   void (*relu_range)(const float*, float*, long, long);
   void (*copy_floats)(float*, const float*, long);
+  void (*dw_forward_rows)(const ConvShape&, const float*, const float*, float*, long, long);
+  void (*dw_input_rows)(const ConvShape&, const float*, const float*, float*, long, long);
+  void (*dw_filter_rows)(const ConvShape&, const float*, const float*, float*, long, long);
+  void (*relu6_range)(const float*, float*, long, long);
+  void (*relu6_grad)(const float*, const float*, float*, long, long);
 };
 
 #define DAFT_ISA(ns, label)                                                                                      \
   Isa {                                                                                                          \
     label, ns::panel_width, ns::packed_size, ns::pack_b, ns::conv_forward_rows, ns::conv_filter_rows,            \
-        ns::conv_input_direct_rows, ns::conv_input_images, ns::bn_sums, ns::bn_affine, ns::relu_grad, ns::direct_segments, ns::conv_direct_rows, ns::add_range, ns::relu_range, ns::copy_floats                            \
+        ns::conv_input_direct_rows, ns::conv_input_images, ns::bn_sums, ns::bn_affine, ns::relu_grad, ns::direct_segments, ns::conv_direct_rows, ns::add_range, ns::relu_range, ns::copy_floats, \
+        ns::dw_forward_rows, ns::dw_input_rows, ns::dw_filter_rows, ns::relu6_range, ns::relu6_grad                \
   }
 
 std::vector<Isa> supportedIsas() {
@@ -437,6 +443,75 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------- depthwise convolutions (channel multiplier 1)
+// shape as for conv2d with ci = co = C; at most 64 filter taps
+bool depthwiseShape(Args& a, size_t i, ConvShape& s) {
+  if (!readShape(a, i, s)) return false;
+  if (s.ci != s.co || s.fh * s.fw > 64) {
+    throwError(a.env, "daft_native: depthwise convolutions take a channel multiplier of 1 and at most 64 filter taps");
+    return false;
+  }
+  return true;
+}
+
+// rows of ~`target` floats of output per task
+long rowsPerTask(long rowFloats, long target = 16384) { return std::max(1L, target / std::max(1L, rowFloats)); }
+
+// depthwiseConv2d(heap, [x, filter, out, ...shape])
+napi_value DepthwiseConv2D(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
+  Args a;
+  ConvShape s;
+  if (!readArgs(env, info, a, 18) || !depthwiseShape(a, 3, s)) return nullptr;
+  TENSOR(x, 0, (size_t)s.n * s.h * s.w * s.ci)
+  TENSOR(w, 1, (size_t)s.fh * s.fw * s.ci)
+  TENSOR(out, 2, (size_t)s.n * s.oh * s.ow * s.co)
+  const long rows = s.n * s.oh, per = rowsPerTask(s.ow * s.co), tasks = (rows + per - 1) / per;
+  g_pool.parallelFor(tasks, [&](long t, int) { g_isa.dw_forward_rows(s, x, w, out, t * per, std::min(rows, (t + 1) * per)); });
+  return nullptr;
+}
+
+// depthwiseConv2dBackpropInput(heap, [dy, filter, dx, ...shape])
+napi_value DepthwiseBackpropInput(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
+  Args a;
+  ConvShape s;
+  if (!readArgs(env, info, a, 18) || !depthwiseShape(a, 3, s)) return nullptr;
+  TENSOR(dy, 0, (size_t)s.n * s.oh * s.ow * s.co)
+  TENSOR(w, 1, (size_t)s.fh * s.fw * s.ci)
+  TENSOR(dx, 2, (size_t)s.n * s.h * s.w * s.ci)
+  const long rows = s.n * s.h, per = rowsPerTask(s.w * s.ci), tasks = (rows + per - 1) / per;
+  g_pool.parallelFor(tasks, [&](long t, int) { g_isa.dw_input_rows(s, dy, w, dx, t * per, std::min(rows, (t + 1) * per)); });
+  return nullptr;
+}
+
+// depthwiseConv2dBackpropFilter(heap, [x, dy, dw, ...shape]): fixed row chunks per thread, summed in order
+// (deterministic for a given thread count)
+napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
+  Args a;
+  ConvShape s;
+  if (!readArgs(env, info, a, 18) || !depthwiseShape(a, 3, s)) return nullptr;
+  TENSOR(x, 0, (size_t)s.n * s.h * s.w * s.ci)
+  TENSOR(dy, 1, (size_t)s.n * s.oh * s.ow * s.co)
+  TENSOR(dw, 2, (size_t)s.fh * s.fw * s.ci)
+  ensureThreadBuffers();
+  const long rows = s.n * s.oh;
+  const size_t kc = (size_t)s.fh * s.fw * s.ci;
+  const long chunks = std::max(1L, std::min<long>(g_pool.size(), rows)), per = (rows + chunks - 1) / chunks;
+  for (long c = 0; c < chunks; c++) std::memset(g_partial[c].get(kc), 0, kc * sizeof(float));
+  g_pool.parallelFor(chunks, [&](long c, int) {
+    const long r0 = c * per, r1 = std::min(rows, r0 + per);
+    if (r0 < r1) g_isa.dw_filter_rows(s, x, dy, g_partial[c].p, r0, r1);
+  });
+  std::memcpy(dw, g_partial[0].p, kc * sizeof(float));
+  for (long c = 1; c < chunks; c++) {
+    const float* src = g_partial[c].p;
+    for (size_t i = 0; i < kc; i++) dw[i] += src[i];
+  }
+  return nullptr;
+}
+
 // rows per chunk of the channel loops: chunks are fixed by the thread count, so sums are reproducible
 long bnChunks(long rows) { return std::max(1L, std::min<long>(g_pool.size(), rows / 64)); }
 
@@ -496,18 +571,19 @@ napi_value BnAffine(napi_env env, napi_callback_info info) {
 }
 
 // elementwise(heap, [op, a, b (-1 for unary), out, n]): op 0 = a + b, 1 = relu(a), 2 = the ReLU gradient
-// (a = dy where b = x > 0; one pass where tfjs runs Step, Cast and Multiply)
+// (a = dy where b = x > 0; one pass where tfjs runs Step, Cast and Multiply), 3 = relu6(a), 4 = the ReLU6 gradient
+// (a = dy where 0 < b = x <= 6)
 napi_value Elementwise(napi_env env, napi_callback_info info) {
   std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
   if (!readArgs(env, info, a, 5)) return nullptr;
   const int op = (int)a.p[0];
   const double count = a.p[4];
-  if (op < 0 || op > 2 || !(count >= 0)) return throwError(env, "daft_native: invalid elementwise operation");
+  if (op < 0 || op > 4 || !(count >= 0)) return throwError(env, "daft_native: invalid elementwise operation");
   const size_t n = (size_t)count;
   TENSOR(x, 1, n)
   OPTIONAL_TENSOR(y, 2, n)
-  if (op != 1 && !y) return throwError(env, "daft_native: this operation needs two tensors");
+  if (op != 1 && op != 3 && !y) return throwError(env, "daft_native: this operation needs two tensors");
   TENSOR(out, 3, n)
   const long chunk = 1 << 16, tasks = (long)((n + chunk - 1) / chunk);
   g_pool.parallelFor(tasks, [&](long t, int) {
@@ -516,8 +592,12 @@ napi_value Elementwise(napi_env env, napi_callback_info info) {
       g_isa.add_range(x, y, out, i0, i1);
     else if (op == 1)
       g_isa.relu_range(x, out, i0, i1);
-    else
+    else if (op == 2)
       g_isa.relu_grad(x, y, out, i0, i1);
+    else if (op == 3)
+      g_isa.relu6_range(x, out, i0, i1);
+    else
+      g_isa.relu6_grad(x, y, out, i0, i1);
   });
   return nullptr;
 }
@@ -566,11 +646,30 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
     dstStride[d] = dstStride[d + 1] * dstShape[d + 1];
   }
   if (fill == fill) {
+    // only what the region does not cover: dst rows (all axes but the last) outside the region on a leading axis
+    // whole, the others before and after the region's run on the last axis (a pad writes its output once, not twice)
     const float v = (float)fill;
-    const long chunk = 1 << 16, tasks = (long)((dstN + chunk - 1) / chunk);
+    const long last = dstShape[rank - 1];
+    long dstRows = 1;
+    for (long d = 0; d < rank - 1; d++) dstRows *= dstShape[d];
+    const long lo = db[rank - 1], hi = db[rank - 1] + size[rank - 1];
+    const long chunk = std::max(1L, 16384 / std::max(1L, last)), tasks = (dstRows + chunk - 1) / chunk;
     g_pool.parallelFor(tasks, [&](long t, int) {
-      const size_t i0 = (size_t)t * chunk, i1 = std::min(dstN, i0 + chunk);
-      for (size_t i = i0; i < i1; i++) dst[i] = v;
+      for (long r = t * chunk; r < std::min(dstRows, (t + 1) * chunk); r++) {
+        bool inside = true;
+        for (long d = rank - 2, rem = r; d >= 0; d--) {
+          const long idx = rem % dstShape[d];
+          rem /= dstShape[d];
+          if (idx < db[d] || idx >= db[d] + size[d]) inside = false;
+        }
+        float* row = dst + (size_t)r * last;
+        if (!inside || size[rank - 1] == 0) {
+          for (long j = 0; j < last; j++) row[j] = v;
+        } else {
+          for (long j = 0; j < lo; j++) row[j] = v;
+          for (long j = hi; j < last; j++) row[j] = v;
+        }
+      }
     });
   }
   for (long d = 0; d < rank; d++)
@@ -668,6 +767,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2d", nullptr, DepthwiseConv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2dBackpropInput", nullptr, DepthwiseBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2dBackpropFilter", nullptr, DepthwiseBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnSums", nullptr, BnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnAffine", nullptr, BnAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"elementwise", nullptr, Elementwise, nullptr, nullptr, nullptr, napi_default, nullptr},

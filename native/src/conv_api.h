@@ -50,7 +50,12 @@ struct Epilogue {
   void relu_grad(const float* dy, const float* x, float* out, long i0, long i1);                                  \
   void add_range(const float* a, const float* b, float* out, long i0, long i1);                                   \
   void relu_range(const float* x, float* out, long i0, long i1);                                                 \
-  void copy_floats(float* dst, const float* src, long len);
+  void copy_floats(float* dst, const float* src, long len);                                                      \
+  void dw_forward_rows(const ConvShape& s, const float* x, const float* w, float* out, long r0, long r1);          \
+  void dw_input_rows(const ConvShape& s, const float* dy, const float* w, float* dx, long r0, long r1);            \
+  void dw_filter_rows(const ConvShape& s, const float* x, const float* dy, float* dw, long r0, long r1);          \
+  void relu6_range(const float* x, float* out, long i0, long i1);                                                \
+  void relu6_grad(const float* dy, const float* x, float* out, long i0, long i1);
 
 namespace isa_generic { DAFT_CONV_API }
 #ifndef DAFT_NO_X86

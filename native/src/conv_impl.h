@@ -351,22 +351,37 @@ void conv_input_images(const ConvShape& s, const float* dy, const float* WTp, fl
 }
 
 // ---------------------------------------------------------------- BatchNorm channel loops (x viewed as [rows, c])
-// sums: s[k] += x - center, t[k] += (x - center)^2; with o: s[k] += o, t[k] += o * (x - center). float64 sums.
+// sums: s[k] += x - center, t[k] += (x - center)^2; with o: s[k] += o, t[k] += o * (x - center). Blocks of up to 32 rows
+// are summed in float (vectorised, no conversions per element), each block's sums added to the float64 totals.
 void bn_sums(const float* x, const float* o, const float* center, long r0, long r1, long c, double* s, double* t) {
-  for (long i = r0; i < r1; i++) {
-    const float* xr = x + i * c;
-    if (o) {
-      const float* orow = o + i * c;
-      for (long k = 0; k < c; k++) {
-        const double d = (double)xr[k] - (double)center[k], ov = orow[k];
-        s[k] += ov;
-        t[k] += ov * d;
+  constexpr long KB = 512, RB = 32;
+  float fs[KB], ft[KB];
+  for (long k0 = 0; k0 < c; k0 += KB) {
+    const long kc = lmin(KB, c - k0);
+    const float* cen = center + k0;
+    for (long i0 = r0; i0 < r1; i0 += RB) {
+      const long i1 = lmin(r1, i0 + RB);
+      for (long k = 0; k < kc; k++) fs[k] = ft[k] = 0.f;
+      for (long i = i0; i < i1; i++) {
+        const float* xr = x + i * c + k0;
+        if (o) {
+          const float* orow = o + i * c + k0;
+          for (long k = 0; k < kc; k++) {
+            const float d = xr[k] - cen[k], ov = orow[k];
+            fs[k] += ov;
+            ft[k] += ov * d;
+          }
+        } else {
+          for (long k = 0; k < kc; k++) {
+            const float d = xr[k] - cen[k];
+            fs[k] += d;
+            ft[k] += d * d;
+          }
+        }
       }
-    } else {
-      for (long k = 0; k < c; k++) {
-        const double d = (double)xr[k] - (double)center[k];
-        s[k] += d;
-        t[k] += d * d;
+      for (long k = 0; k < kc; k++) {
+        s[k0 + k] += fs[k];
+        t[k0 + k] += ft[k];
       }
     }
   }
@@ -432,3 +447,234 @@ void relu_range(const float* x, float* out, long i0, long i1) {
 
 // copies contiguous runs of `len` floats (Slice / PadV2 regions)
 void copy_floats(float* dst, const float* src, long len) { copy_run(dst, src, len); }
+
+// ---------------------------------------------------------------- depthwise convolution (channel multiplier 1)
+// x [N,H,W,C], w [fh,fw,C,1], out [N,OH,OW,C]; every kernel is vectorised over channels (VW at a time, a scalar
+// tail for C % VW). Per pixel the taps that fall inside the image are listed once (offsets into the two operands),
+// then each channel block sums over them in a register.
+
+// acc over `nt` taps of (a[ao[t] + c], b[bo[t] + c]) for channels [c0, C), stored to dst[c]
+static inline void dw_taps_store(const long* ao, const long* bo, int nt, const float* a, const float* b, float* dst, long C) {
+  long c = 0;
+  for (; c + 2 * VW <= C; c += 2 * VW) {
+    vf acc0 = (vf){}, acc1 = (vf){};
+    for (int t = 0; t < nt; t++) {
+      vf x0, x1, w0, w1;
+      __builtin_memcpy(&x0, a + ao[t] + c, sizeof(vf));
+      __builtin_memcpy(&x1, a + ao[t] + c + VW, sizeof(vf));
+      __builtin_memcpy(&w0, b + bo[t] + c, sizeof(vf));
+      __builtin_memcpy(&w1, b + bo[t] + c + VW, sizeof(vf));
+      acc0 += x0 * w0;
+      acc1 += x1 * w1;
+    }
+    __builtin_memcpy(dst + c, &acc0, sizeof(vf));
+    __builtin_memcpy(dst + c + VW, &acc1, sizeof(vf));
+  }
+  for (; c + VW <= C; c += VW) {
+    vf acc = (vf){};
+    for (int t = 0; t < nt; t++) {
+      vf xv, wv;
+      __builtin_memcpy(&xv, a + ao[t] + c, sizeof(vf));
+      __builtin_memcpy(&wv, b + bo[t] + c, sizeof(vf));
+      acc += xv * wv;
+    }
+    __builtin_memcpy(dst + c, &acc, sizeof(vf));
+  }
+  for (; c < C; c++) {
+    float acc = 0.f;
+    for (int t = 0; t < nt; t++) acc += a[ao[t] + c] * b[bo[t] + c];
+    dst[c] = acc;
+  }
+}
+
+// rows [r0, r1) of the output, a row being (n, oy). Pixels whose taps all lie inside the row's valid filter rows use
+// one offset list for the whole row (relative to the pixel's first tap); border pixels list their own taps.
+void dw_forward_rows(const ConvShape& s, const float* x, const float* w, float* out, long r0, long r1) {
+  const long C = s.ci;
+  long xo[64], wo[64], rel[64], relw[64];
+  // interior pixels: ix of every tap inside [0, w)
+  const long ox_lo = lmin(s.ow, (s.pl + s.sw - 1) / s.sw);
+  const long last = s.w - 1 + s.pl - (s.fw - 1) * s.dw;  // ox*sw <= last
+  const long ox_hi = last < 0 ? 0 : lmin(s.ow, last / s.sw + 1);
+  for (long r = r0; r < r1; r++) {
+    const long n = r / s.oh, oy = r % s.oh;
+    int nr = 0;
+    for (long kh = 0; kh < s.fh; kh++) {
+      const long iy = oy * s.sh - s.pt + kh * s.dh;
+      if (iy < 0 || iy >= s.h) continue;
+      for (long kw = 0; kw < s.fw; kw++) {
+        rel[nr] = ((n * s.h + iy) * s.w + kw * s.dw) * C;
+        relw[nr++] = (kh * s.fw + kw) * C;
+      }
+    }
+    for (long ox = 0; ox < s.ow; ox++) {
+      float* dst = out + (r * s.ow + ox) * C;
+      if (ox >= ox_lo && ox < ox_hi) {
+        dw_taps_store(rel, relw, nr, x + (ox * s.sw - s.pl) * C, w, dst, C);
+        continue;
+      }
+      int nt = 0;
+      for (long kh = 0; kh < s.fh; kh++) {
+        const long iy = oy * s.sh - s.pt + kh * s.dh;
+        if (iy < 0 || iy >= s.h) continue;
+        for (long kw = 0; kw < s.fw; kw++) {
+          const long ix = ox * s.sw - s.pl + kw * s.dw;
+          if (ix < 0 || ix >= s.w) continue;
+          xo[nt] = ((n * s.h + iy) * s.w + ix) * C;
+          wo[nt++] = (kh * s.fw + kw) * C;
+        }
+      }
+      dw_taps_store(xo, wo, nt, x, w, dst, C);
+    }
+  }
+}
+
+// rows [r0, r1) of dx, a row being (n, iy): dx[iy, ix] = sum of dy[oy, ox] * w[kh, kw] over the taps that read it.
+// Interior pixels (every tap that matches the stride phase lands inside dy) share one offset list per phase
+// (ix + pl) % sw (strides <= 4); border pixels list their own taps.
+void dw_input_rows(const ConvShape& s, const float* dy, const float* w, float* dx, long r0, long r1) {
+  const long C = s.ci;
+  long yo[64], wo[64], rel[4][64], relw[4][64];
+  int nrel[4];
+  const bool fast = s.sw <= 4;
+  const long ix_lo = lmax(0, (s.fw - 1) * s.dw - s.pl), ix_hi = lmin(s.w, s.ow * s.sw - s.pl);  // interior ix range
+  for (long r = r0; r < r1; r++) {
+    const long n = r / s.h, iy = r % s.h;
+    if (fast) {
+      for (long q = 0; q < s.sw; q++) {
+        int nr = 0;
+        for (long kh = 0; kh < s.fh; kh++) {
+          const long ty = iy + s.pt - kh * s.dh;
+          if (ty < 0 || ty % s.sh) continue;
+          const long oy = ty / s.sh;
+          if (oy >= s.oh) continue;
+          for (long kw = 0; kw < s.fw; kw++) {
+            const long d = q - kw * s.dw;
+            if (d % s.sw) continue;
+            rel[q][nr] = ((n * s.oh + oy) * s.ow + d / s.sw) * C;
+            relw[q][nr++] = (kh * s.fw + kw) * C;
+          }
+        }
+        nrel[q] = nr;
+      }
+    }
+    for (long ix = 0; ix < s.w; ix++) {
+      float* dst = dx + (r * s.w + ix) * C;
+      if (fast && ix >= ix_lo && ix < ix_hi) {
+        const long q = (ix + s.pl) % s.sw;
+        dw_taps_store(rel[q], relw[q], nrel[q], dy + ((ix + s.pl - q) / s.sw) * C, w, dst, C);
+        continue;
+      }
+      int nt = 0;
+      for (long kh = 0; kh < s.fh; kh++) {
+        const long ty = iy + s.pt - kh * s.dh;
+        if (ty < 0 || ty % s.sh) continue;
+        const long oy = ty / s.sh;
+        if (oy >= s.oh) continue;
+        for (long kw = 0; kw < s.fw; kw++) {
+          const long tx = ix + s.pl - kw * s.dw;
+          if (tx < 0 || tx % s.sw) continue;
+          const long ox = tx / s.sw;
+          if (ox >= s.ow) continue;
+          yo[nt] = ((n * s.oh + oy) * s.ow + ox) * C;
+          wo[nt++] = (kh * s.fw + kw) * C;
+        }
+      }
+      dw_taps_store(yo, wo, nt, dy, w, dst, C);
+    }
+  }
+}
+
+// dw[kh, kw, c] += sum over output rows [r0, r1) (row = (n, oy)) and ox of x[iy, ix, c] * dy[oy, ox, c]
+void dw_filter_rows(const ConvShape& s, const float* x, const float* dy, float* dw, long r0, long r1) {
+  const long C = s.ci;
+  for (long r = r0; r < r1; r++) {
+    const long n = r / s.oh, oy = r % s.oh;
+    const float* dyr = dy + r * s.ow * C;
+    for (long kh = 0; kh < s.fh; kh++) {
+      const long iy = oy * s.sh - s.pt + kh * s.dh;
+      if (iy < 0 || iy >= s.h) continue;
+      const float* xr = x + (n * s.h + iy) * s.w * C;
+      for (long kw = 0; kw < s.fw; kw++) {
+        // ox such that 0 <= ox*sw - pl + kw*dw < w
+        const long off = kw * s.dw - s.pl;
+        const long ox0 = off >= 0 ? 0 : (-off + s.sw - 1) / s.sw;
+        const long ox1 = lmin(s.ow, s.w - 1 - off < 0 ? 0 : (s.w - 1 - off) / s.sw + 1);
+        if (ox0 >= ox1) continue;
+        float* d = dw + (kh * s.fw + kw) * C;
+        const long xs = s.sw * C;
+        long c = 0;
+        for (; c + 2 * VW <= C; c += 2 * VW) {
+          vf a0 = (vf){}, a1 = (vf){};
+          const float* xp = xr + (ox0 * s.sw + off) * C + c;
+          const float* yp = dyr + ox0 * C + c;
+          for (long ox = ox0; ox < ox1; ox++, xp += xs, yp += C) {
+            vf x0, x1, y0, y1;
+            __builtin_memcpy(&x0, xp, sizeof(vf));
+            __builtin_memcpy(&x1, xp + VW, sizeof(vf));
+            __builtin_memcpy(&y0, yp, sizeof(vf));
+            __builtin_memcpy(&y1, yp + VW, sizeof(vf));
+            a0 += x0 * y0;
+            a1 += x1 * y1;
+          }
+          vf o0, o1;
+          __builtin_memcpy(&o0, d + c, sizeof(vf));
+          __builtin_memcpy(&o1, d + c + VW, sizeof(vf));
+          o0 += a0;
+          o1 += a1;
+          __builtin_memcpy(d + c, &o0, sizeof(vf));
+          __builtin_memcpy(d + c + VW, &o1, sizeof(vf));
+        }
+        for (; c + VW <= C; c += VW) {
+          vf a0 = (vf){};
+          const float* xp = xr + (ox0 * s.sw + off) * C + c;
+          const float* yp = dyr + ox0 * C + c;
+          for (long ox = ox0; ox < ox1; ox++, xp += xs, yp += C) {
+            vf x0, y0;
+            __builtin_memcpy(&x0, xp, sizeof(vf));
+            __builtin_memcpy(&y0, yp, sizeof(vf));
+            a0 += x0 * y0;
+          }
+          vf o0;
+          __builtin_memcpy(&o0, d + c, sizeof(vf));
+          o0 += a0;
+          __builtin_memcpy(d + c, &o0, sizeof(vf));
+        }
+        for (; c < C; c++) {
+          float a0 = 0.f;
+          for (long ox = ox0; ox < ox1; ox++) a0 += xr[(ox * s.sw + off) * C + c] * dyr[ox * C + c];
+          d[c] += a0;
+        }
+      }
+    }
+  }
+}
+
+// out = min(max(x, 0), 6); the gradient: dy where 0 < x <= 6 (tfjs-core's step(x) * (x <= 6)), else 0
+void relu6_range(const float* x, float* out, long i0, long i1) {
+  const vf zero = (vf){}, six = zero + 6.f;
+  long i = i0;
+  for (; i + VW <= i1; i += VW) {
+    vf u;
+    __builtin_memcpy(&u, x + i, sizeof(vf));
+    u = u > zero ? u : zero;
+    u = u < six ? u : six;
+    __builtin_memcpy(out + i, &u, sizeof(vf));
+  }
+  for (; i < i1; i++) out[i] = x[i] > 0.f ? (x[i] < 6.f ? x[i] : 6.f) : 0.f;
+}
+
+void relu6_grad(const float* dy, const float* x, float* out, long i0, long i1) {
+  typedef int vi __attribute__((vector_size(VW * 4)));
+  const vf zero = (vf){}, six = zero + 6.f;
+  long i = i0;
+  for (; i + VW <= i1; i += VW) {
+    vf xv, dv;
+    __builtin_memcpy(&xv, x + i, sizeof(vf));
+    __builtin_memcpy(&dv, dy + i, sizeof(vf));
+    const vi keep = (xv > zero) & (xv <= six);
+    const vf r = (vf)((vi)dv & keep);
+    __builtin_memcpy(out + i, &r, sizeof(vf));
+  }
+  for (; i < i1; i++) out[i] = x[i] > 0.f && x[i] <= 6.f ? dy[i] : 0.f;
+}

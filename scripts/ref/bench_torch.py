@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """PyTorch side of `npm run bench:engine -- --vs-torch` (never a runtime dependency of the app).
 
-Run with Debian's python (python3-torch 1.13; torchvision is not installed, so the networks are written out
-here as torchvision / Idelbayev define them):
+Run with Debian's python (python3-torch 1.13; the ResNets are written out here as torchvision / Idelbayev define
+them; mobilenetv2 is torchvision's mobilenet_v2(width_mult=0.35) and needs python3-torchvision):
     /usr/bin/python3 scripts/ref/bench_torch.py --model resnet20 --image-size 32 --batch 64 --mode train \
-        --steps 5 [--micro-batch 8] [--threads 2]
-Prints one JSON line: {"model", "image_size", "batch", "micro_batch", "mode", "img_s", "seconds", "cpu_img_s"
+        --steps 5 [--micro-batch 8] [--threads 2] [--channels-last]
+PyTorch runs with its default threading (OMP_WAIT_POLICY is left to the caller); --channels-last converts the model and
+the input to torch.channels_last (PyTorch's faster layout on CPU for convolutions).
+Prints one JSON line: {"model", "image_size", "batch", "micro_batch", "mode", "layout", "img_s", "seconds", "cpu_img_s"
 (images per CPU-second of all threads), "steps", "peak_rss_mb"}. Training = SGD(momentum 0.9) step on softmax cross-entropy with BN in train mode (the gradients
 of `batch` images accumulated over micro-batches of `micro_batch`); inference = eval-mode forward under no_grad.
 Random data, random init: only speed matters here.
@@ -132,7 +134,11 @@ def build(model, num_classes):
         return ResNet(BasicBlock, [2, 2, 2, 2], num_classes)
     if model == "resnet50":
         return ResNet(Bottleneck, [3, 4, 6, 3], num_classes)
-    raise SystemExit(f"bench_torch.py: unknown model '{model}' (resnet20, resnet18, resnet50)")
+    if model == "mobilenetv2":
+        import torchvision
+
+        return torchvision.models.mobilenet_v2(width_mult=0.35, num_classes=num_classes)
+    raise SystemExit(f"bench_torch.py: unknown model '{model}' (resnet20, resnet18, resnet50, mobilenetv2)")
 
 
 def main():
@@ -146,12 +152,16 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--channels-last", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     net = build(a.model, a.classes)
     micro = a.micro_batch if 0 < a.micro_batch < a.batch else a.batch
     x = torch.rand(a.batch, 3, a.image_size, a.image_size)
+    if a.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, a.classes, (a.batch,))
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
@@ -180,7 +190,7 @@ def main():
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({
         "model": a.model, "image_size": a.image_size, "batch": a.batch, "micro_batch": micro, "mode": a.mode,
-        "img_s": a.batch * a.steps / secs, "seconds": secs,
+        "layout": "channels_last" if a.channels_last else "nchw", "img_s": a.batch * a.steps / secs, "seconds": secs,
         "cpu_img_s": a.batch * a.steps / cpu_secs, "cpu_seconds": cpu_secs, "steps": a.steps, "peak_rss_mb": rss_mb,
         "threads": torch.get_num_threads(),
     }))

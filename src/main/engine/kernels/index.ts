@@ -12,7 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { CONV_BATCH_NORM, RELU_GRAD, type Addon, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeElementwiseKernels, nativeReluGradKernel, registerReluGradient } from './native'
+import { CONV_BATCH_NORM, RELU6_GRAD, RELU_GRAD, type Addon, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeDepthwiseKernels, nativeElementwiseKernels, nativeRelu6GradKernel, nativeReluGradKernel, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -102,23 +102,28 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
 }
 
 /**
- * On wasm, the native addon (native.ts) takes over Conv2D, FusedConv2D, both Conv2D gradients, Add, Relu, Slice,
- * StridedSlice and PadV2 when it is built, each keeping the kernel it replaced for the cases it does not handle, and
- * adds the one-pass ReLU gradient and the inference conv + BatchNorm kernel.
+ * On wasm, the native addon (native.ts) takes over Conv2D, FusedConv2D, both Conv2D gradients, DepthwiseConv2dNative
+ * and both its gradients, Add, Relu, Relu6, Slice, StridedSlice and PadV2 when it is built, each keeping the kernel it
+ * replaced for the cases it does not handle, and adds the one-pass ReLU and ReLU6 gradients and the inference
+ * conv + BatchNorm kernel.
  */
 function registerNativeKernels(addon: Addon): string[] {
-  const names = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Add', 'Relu', 'Slice', 'StridedSlice', 'PadV2']
+  const names = [
+    'Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput',
+    'DepthwiseConv2dNativeBackpropFilter', 'Add', 'Relu', 'Relu6', 'Slice', 'StridedSlice', 'PadV2',
+  ]
   const previous = Object.fromEntries(names.map((n) => [n, tf.getKernel(n, 'wasm')]))
-  const funcs = { ...nativeConvKernels(addon, previous), ...nativeElementwiseKernels(addon, previous) }
+  const funcs: Record<string, unknown> = { ...nativeConvKernels(addon, previous), ...nativeDepthwiseKernels(addon, previous), ...nativeElementwiseKernels(addon, previous) }
   for (const name of names) {
     const existing = previous[name]
     if (existing) tf.unregisterKernel(name, 'wasm')
     tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: existing?.setupFunc, kernelFunc: funcs[name] as unknown as tf.KernelFunc })
   }
   tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: nativeReluGradKernel(addon) as unknown as tf.KernelFunc })
+  tf.registerKernel({ kernelName: RELU6_GRAD, backendName: 'wasm', kernelFunc: nativeRelu6GradKernel(addon) as unknown as tf.KernelFunc })
   tf.registerKernel({ kernelName: CONV_BATCH_NORM, backendName: 'wasm', kernelFunc: nativeConvBatchNormKernel(addon) as unknown as tf.KernelFunc })
   registerReluGradient()
-  return [...names, RELU_GRAD, CONV_BATCH_NORM].map((n) => `${n} (native)`)
+  return [...names, RELU_GRAD, RELU6_GRAD, CONV_BATCH_NORM].map((n) => `${n} (native)`)
 }
 
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'

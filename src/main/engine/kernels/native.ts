@@ -3,8 +3,9 @@
  * absent otherwise, and then the wasm kernels run as before).
  *
  * tfjs-backend-wasm runs on one thread with 128-bit SIMD (tfjs 4.22 turns wasm threads off under Node). The addon
- * runs the convolutions (Conv2D, FusedConv2D with bias + ReLU, conv + inference BatchNorm, both gradients), the
- * BatchNorm channel loops, ReLU and its gradient, Add, Slice, StridedSlice and PadV2 with AVX-512 / AVX2+FMA / generic
+ * runs the convolutions (Conv2D, FusedConv2D with bias + ReLU, conv + inference BatchNorm, both gradients), depthwise
+ * convolutions (channel multiplier 1) and both their gradients, the BatchNorm channel loops, ReLU and ReLU6 and their
+ * gradients, Add, Slice, StridedSlice and PadV2 with AVX-512 / AVX2+FMA / generic
  * vector micro-kernels (chosen at run time from what the CPU has) on a pool of native threads, reading and writing
  * the tensors in place on the wasm heap: no copies, and tensors stay ordinary wasm tensors for every other kernel.
  * Float32 (channels-last for convolutions) only; anything else goes to the kernel it replaced.
@@ -36,6 +37,9 @@ export interface Addon {
   conv2d(heap: ArrayBuffer, params: Float64Array, scale?: Float32Array | null, shift?: Float32Array | null): void
   conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
+  depthwiseConv2d(heap: ArrayBuffer, params: Float64Array): void
+  depthwiseConv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
+  depthwiseConv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   elementwise(heap: ArrayBuffer, params: Float64Array): void
   copyRegion(heap: ArrayBuffer, params: Float64Array): void
   bnSums(heap: ArrayBuffer, params: Float64Array, center: Float32Array, s: Float64Array, t: Float64Array): void
@@ -224,6 +228,85 @@ export function nativeConvKernels(addon: Addon, previous: Record<string, tf.Kern
   }
 }
 
+/**
+ * DepthwiseConv2dNative and its two gradients on the addon for channel multiplier 1 (MobileNet's depthwise layers),
+ * channels-last float32, at most 64 filter taps; anything else (multipliers > 1, NCHW) goes to `previous[name]`.
+ */
+export function nativeDepthwiseKernels(addon: Addon, previous: Record<string, tf.KernelConfig | undefined>): Record<string, KernelFunc> {
+  const fallback = delegateTo(previous)
+  const dwInfo = (xShape: number[], filterShape: number[], a: ConvAttrs): tf.backend_util.Conv2DInfo =>
+    tf.backend_util.computeConv2DInfo(
+      xShape as [number, number, number, number],
+      filterShape as [number, number, number, number],
+      a.strides,
+      a.dilations ?? 1,
+      a.pad,
+      a.dimRoundingMode,
+      true,
+      'channelsLast',
+    )
+  const takes = (a: ConvAttrs, filterShape: number[], ...ts: TensorInfo[]): boolean =>
+    channelsLast(a.dataFormat) && float4d(...ts) && filterShape.length === 4 && filterShape[3] === 1 && filterShape[0] * filterShape[1] <= 64
+  const run = (
+    name: string,
+    args: KernelArgs,
+    c: tf.backend_util.Conv2DInfo,
+    dy: TensorInfo | null,
+    outShape: number[],
+    call: (heap: ArrayBuffer, p: Float64Array) => void,
+    offsets: (b: WasmBackendLike, out: TensorInfo) => number[],
+  ): TensorInfo => {
+    if (dy && dy.shape.some((d, i) => d !== c.outShape[i])) {
+      throw new Error(`kernels/${name}: dy has shape [${dy.shape}] but the depthwise output is [${c.outShape}]`)
+    }
+    const b = args.backend as WasmBackendLike
+    const out = b.makeOutput(outShape, 'float32')
+    call(heapOf(b), Float64Array.from([...offsets(b, out), ...shapeParams(c)]))
+    return out
+  }
+  return {
+    DepthwiseConv2dNative: (args) => {
+      const { x, filter } = args.inputs as Record<string, TensorInfo>
+      const a = args.attrs as unknown as ConvAttrs
+      if (!x || !filter || !takes(a, filter.shape, x, filter)) return fallback('DepthwiseConv2dNative', args)
+      const c = dwInfo(x.shape, filter.shape, a)
+      return run('DepthwiseConv2dNative', args, c, null, c.outShape, (h, p) => addon.depthwiseConv2d(h, p), (b, out) => [offsetOf(b, x), offsetOf(b, filter), offsetOf(b, out)])
+    },
+    DepthwiseConv2dNativeBackpropInput: (args) => {
+      const { dy, filter } = args.inputs as Record<string, TensorInfo>
+      const a = args.attrs as unknown as ConvAttrs & { inputShape: number[] }
+      if (!takes(a, filter.shape, dy, filter)) return fallback('DepthwiseConv2dNativeBackpropInput', args)
+      const c = dwInfo(a.inputShape, filter.shape, a)
+      return run('DepthwiseConv2dNativeBackpropInput', args, c, dy, a.inputShape, (h, p) => addon.depthwiseConv2dBackpropInput(h, p), (b, out) => [offsetOf(b, dy), offsetOf(b, filter), offsetOf(b, out)])
+    },
+    DepthwiseConv2dNativeBackpropFilter: (args) => {
+      const { x, dy } = args.inputs as Record<string, TensorInfo>
+      const a = args.attrs as unknown as ConvAttrs & { filterShape: number[] }
+      if (!takes(a, a.filterShape, x, dy)) return fallback('DepthwiseConv2dNativeBackpropFilter', args)
+      const c = dwInfo(x.shape, a.filterShape, a)
+      return run('DepthwiseConv2dNativeBackpropFilter', args, c, dy, a.filterShape, (h, p) => addon.depthwiseConv2dBackpropFilter(h, p), (b, out) => [offsetOf(b, x), offsetOf(b, dy), offsetOf(b, out)])
+    },
+  }
+}
+
+/** Kernel name of the one-pass ReLU6 gradient (dy where 0 < x <= 6); see registerReluGradient. */
+export const RELU6_GRAD = 'DaftRelu6Grad'
+
+/** DaftRelu6Grad on the addon: inputs { dy, x } of the same shape, float32. */
+export function nativeRelu6GradKernel(addon: Addon): KernelFunc {
+  return (args) => {
+    const { dy, x } = args.inputs as Record<string, TensorInfo>
+    if (dy.dtype !== 'float32' || x.dtype !== 'float32' || tf.util.sizeFromShape(dy.shape) !== tf.util.sizeFromShape(x.shape)) {
+      throw new Error(`kernels/${RELU6_GRAD}: dy [${dy.shape}] ${dy.dtype} and x [${x.shape}] ${x.dtype} must be float32 of one size`)
+    }
+    const b = args.backend as WasmBackendLike
+    const out = b.makeOutput(x.shape, 'float32')
+    const n = tf.util.sizeFromShape(x.shape)
+    if (n > 0) addon.elementwise(heapOf(b), Float64Array.from([4, offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), n]))
+    return out
+  }
+}
+
 /** Kernel name of the one-pass ReLU gradient (dy where x > 0); see registerReluGradient. */
 export const RELU_GRAD = 'DaftReluGrad'
 
@@ -258,6 +341,21 @@ export function registerReluGradient(): void {
           tf.getKernel(RELU_GRAD, tf.getBackend())
             ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }, {}) as tf.Tensor)
             : tf.mul(g, tf.cast(tf.step(x), 'float32')),
+      }
+    },
+  })
+  // ReLU6 likewise (tfjs-core: dy * cast(lessEqual(x, 6) * step(x)): four passes)
+  tf.registerGradient({
+    kernelName: 'Relu6',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved
+      const g = dy as tf.Tensor
+      return {
+        x: () =>
+          tf.getKernel(RELU6_GRAD, tf.getBackend())
+            ? (tf.engine().runKernel(RELU6_GRAD, { dy: g, x }, {}) as tf.Tensor)
+            : tf.mul(g, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32')),
       }
     },
   })
@@ -317,6 +415,14 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
       const b = args.backend as WasmBackendLike
       const out = b.makeOutput(x.shape, 'float32')
       addon.elementwise(heapOf(b), Float64Array.from([1, offsetOf(b, x), -1, offsetOf(b, out), tf.util.sizeFromShape(x.shape)]))
+      return out
+    },
+    Relu6: (args) => {
+      const { x } = args.inputs as Record<string, TensorInfo>
+      if (!plain(x)) return fallback('Relu6', args)
+      const b = args.backend as WasmBackendLike
+      const out = b.makeOutput(x.shape, 'float32')
+      addon.elementwise(heapOf(b), Float64Array.from([3, offsetOf(b, x), -1, offsetOf(b, out), tf.util.sizeFromShape(x.shape)]))
       return out
     },
     Slice: (args) => {
