@@ -12,7 +12,7 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { CONV_BATCH_NORM, RELU6_GRAD, RELU_GRAD, type Addon, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeDepthwiseKernels, nativeElementwiseKernels, nativeRelu6GradKernel, nativeReluGradKernel, registerReluGradient } from './native'
+import { CONV_BATCH_NORM, RELU6_GRAD, RELU_GRAD, type Addon, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeDepthwiseKernels, nativeElementwiseKernels, nativeActivationGradKernels, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import type { KernelBackendLike, TensorInfo } from './util'
@@ -119,8 +119,9 @@ function registerNativeKernels(addon: Addon): string[] {
     if (existing) tf.unregisterKernel(name, 'wasm')
     tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: existing?.setupFunc, kernelFunc: funcs[name] as unknown as tf.KernelFunc })
   }
-  tf.registerKernel({ kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: nativeReluGradKernel(addon) as unknown as tf.KernelFunc })
-  tf.registerKernel({ kernelName: RELU6_GRAD, backendName: 'wasm', kernelFunc: nativeRelu6GradKernel(addon) as unknown as tf.KernelFunc })
+  for (const [kernelName, kernelFunc] of Object.entries(nativeActivationGradKernels(addon))) {
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc })
+  }
   tf.registerKernel({ kernelName: CONV_BATCH_NORM, backendName: 'wasm', kernelFunc: nativeConvBatchNormKernel(addon) as unknown as tf.KernelFunc })
   registerReluGradient()
   return [...names, RELU_GRAD, RELU6_GRAD, CONV_BATCH_NORM].map((n) => `${n} (native)`)

@@ -289,76 +289,56 @@ export function nativeDepthwiseKernels(addon: Addon, previous: Record<string, tf
   }
 }
 
-/** Kernel name of the one-pass ReLU6 gradient (dy where 0 < x <= 6); see registerReluGradient. */
+/** Kernel names of the one-pass ReLU / ReLU6 gradients (dy where 0 < x, resp. 0 < x <= 6); see registerReluGradient. */
+export const RELU_GRAD = 'DaftReluGrad'
 export const RELU6_GRAD = 'DaftRelu6Grad'
 
-/** DaftRelu6Grad on the addon: inputs { dy, x } of the same shape, float32. */
-export function nativeRelu6GradKernel(addon: Addon): KernelFunc {
-  return (args) => {
-    const { dy, x } = args.inputs as Record<string, TensorInfo>
-    if (dy.dtype !== 'float32' || x.dtype !== 'float32' || tf.util.sizeFromShape(dy.shape) !== tf.util.sizeFromShape(x.shape)) {
-      throw new Error(`kernels/${RELU6_GRAD}: dy [${dy.shape}] ${dy.dtype} and x [${x.shape}] ${x.dtype} must be float32 of one size`)
-    }
-    const b = args.backend as WasmBackendLike
-    const out = b.makeOutput(x.shape, 'float32')
-    const n = tf.util.sizeFromShape(x.shape)
-    if (n > 0) addon.elementwise(heapOf(b), Float64Array.from([4, offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), n]))
-    return out
-  }
-}
+/**
+ * The activations whose gradient is one masked pass on the addon: forward kernel, gradient kernel, the addon's
+ * elementwise opcode for the gradient, and tfjs-core's formula where the backend has no gradient kernel.
+ */
+const ACTIVATION_GRADS = [
+  { op: 'Relu', grad: RELU_GRAD, opcode: 2, formula: (g: tf.Tensor, x: tf.Tensor) => tf.mul(g, tf.cast(tf.step(x), 'float32')) },
+  // tfjs-core: dy * cast(lessEqual(x, 6) * step(x)): four passes
+  { op: 'Relu6', grad: RELU6_GRAD, opcode: 4, formula: (g: tf.Tensor, x: tf.Tensor) => tf.mul(g, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32')) },
+] as const
 
-/** Kernel name of the one-pass ReLU gradient (dy where x > 0); see registerReluGradient. */
-export const RELU_GRAD = 'DaftReluGrad'
-
-/** DaftReluGrad on the addon: inputs { dy, x } of the same shape, float32. */
-export function nativeReluGradKernel(addon: Addon): KernelFunc {
-  return (args) => {
-    const { dy, x } = args.inputs as Record<string, TensorInfo>
-    if (dy.dtype !== 'float32' || x.dtype !== 'float32' || tf.util.sizeFromShape(dy.shape) !== tf.util.sizeFromShape(x.shape)) {
-      throw new Error(`kernels/${RELU_GRAD}: dy [${dy.shape}] ${dy.dtype} and x [${x.shape}] ${x.dtype} must be float32 of one size`)
-    }
-    const b = args.backend as WasmBackendLike
-    const out = b.makeOutput(x.shape, 'float32')
-    const n = tf.util.sizeFromShape(x.shape)
-    if (n > 0) addon.elementwise(heapOf(b), Float64Array.from([2, offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), n]))
-    return out
-  }
+/** The native activation-gradient kernels (DaftReluGrad, DaftRelu6Grad): inputs { dy, x } of the same shape, float32. */
+export function nativeActivationGradKernels(addon: Addon): Record<string, KernelFunc> {
+  return Object.fromEntries(
+    ACTIVATION_GRADS.map(({ grad, opcode }) => [
+      grad,
+      (args: Parameters<KernelFunc>[0]) => {
+        const { dy, x } = args.inputs as Record<string, TensorInfo>
+        if (dy.dtype !== 'float32' || x.dtype !== 'float32' || tf.util.sizeFromShape(dy.shape) !== tf.util.sizeFromShape(x.shape)) {
+          throw new Error(`kernels/${grad}: dy [${dy.shape}] ${dy.dtype} and x [${x.shape}] ${x.dtype} must be float32 of one size`)
+        }
+        const b = args.backend as WasmBackendLike
+        const out = b.makeOutput(x.shape, 'float32')
+        const n = tf.util.sizeFromShape(x.shape)
+        if (n > 0) addon.elementwise(heapOf(b), Float64Array.from([opcode, offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), n]))
+        return out
+      },
+    ]),
+  )
 }
 
 /**
- * Relu's gradient as one kernel where the active backend has DaftReluGrad (tfjs-core runs Step, Cast and Multiply:
- * three passes and two activation-sized temporaries); elsewhere the same formula as tfjs-core.
+ * Relu's and Relu6's gradients as one kernel each where the active backend has it (tfjs-core runs Step, Cast and
+ * Multiply, and more for ReLU6: several passes and activation-sized temporaries); elsewhere tfjs-core's formula.
  */
 export function registerReluGradient(): void {
-  tf.registerGradient({
-    kernelName: 'Relu',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
-      const [x] = saved
-      const g = dy as tf.Tensor
-      return {
-        x: () =>
-          tf.getKernel(RELU_GRAD, tf.getBackend())
-            ? (tf.engine().runKernel(RELU_GRAD, { dy: g, x }, {}) as tf.Tensor)
-            : tf.mul(g, tf.cast(tf.step(x), 'float32')),
-      }
-    },
-  })
-  // ReLU6 likewise (tfjs-core: dy * cast(lessEqual(x, 6) * step(x)): four passes)
-  tf.registerGradient({
-    kernelName: 'Relu6',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
-      const [x] = saved
-      const g = dy as tf.Tensor
-      return {
-        x: () =>
-          tf.getKernel(RELU6_GRAD, tf.getBackend())
-            ? (tf.engine().runKernel(RELU6_GRAD, { dy: g, x }, {}) as tf.Tensor)
-            : tf.mul(g, tf.cast(tf.mul(tf.lessEqual(x, 6), tf.step(x)), 'float32')),
-      }
-    },
-  })
+  for (const { op, grad, formula } of ACTIVATION_GRADS) {
+    tf.registerGradient({
+      kernelName: op,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved) => {
+        const [x] = saved
+        const g = dy as tf.Tensor
+        return { x: () => (tf.getKernel(grad, tf.getBackend()) ? (tf.engine().runKernel(grad, { dy: g, x }, {}) as tf.Tensor) : formula(g, x)) }
+      },
+    })
+  }
 }
 
 /**
