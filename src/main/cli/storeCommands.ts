@@ -151,12 +151,13 @@ export const runCommand: Command = {
         const { result, grid } = await probeHeadLrService(app.engine, dataDir, spec)
         spec = applyHeadProbe(spec, result, grid)
         if (!json) process.stderr.write(headProbeLines(result, grid, spec.sweep?.daftHeadLrMode ?? 'paper').join('\n') + '\n')
-      } else if (zeroHeadRates(spec).length) {
+      } else if (!json && zeroHeadRates(spec).length) {
         // single runs with a zero head (DAFT and its ablations): warn before training when their eta_w blows up
+        // (a message only: nothing is recorded, so --json skips the probe)
         await app.engineReady
         const { result } = await probeHeadLrService(app.engine, dataDir, spec, zeroHeadRates(spec))
         const bad = result.points.filter((p) => p.blowup)
-        if (!json && bad.length) {
+        if (bad.length) {
           process.stderr.write(
             `warning: on this model's features (mean squared norm ${result.meanSqFeatureNorm.toFixed(1)}) a zero head trained alone blows up at eta_w ${bad.map((p) => p.lr).join(', ')} ` +
               `(loss ${bad.map((p) => p.finalLoss.toFixed(2)).join(', ')} after ${result.steps} steps, start ln ${result.numClasses} = ${result.startLoss.toFixed(2)}): lower lr.head, or sweep it with sweep.daftHeadLr: extended\n`,

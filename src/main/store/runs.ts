@@ -5,7 +5,7 @@
 import type { Db } from './db'
 import type { EpochMetrics, ExperimentSpec, RunSpec, RunStatus, RunSummary } from '../../shared/experiments'
 import type { RunHealth } from '../../shared/health'
-import { DEFAULT_BN_MOMENTUM, withRecipeDefaults } from '../../shared/recipes'
+import { withRecipeDefaults } from '../../shared/recipes'
 
 export function createExperiment(db: Db, projectId: number, spec: ExperimentSpec): number {
   return Number(db.prepare('INSERT INTO experiments (project_id, name, spec_json) VALUES (?, ?, ?)').run(projectId, spec.name, JSON.stringify(spec)).lastInsertRowid)
@@ -196,7 +196,7 @@ export function listRuns(db: Db, filter: { experimentId?: number; status?: RunSt
       lr: spec.recipe.lr,
       epochs: spec.recipe.epochs,
       baseMethod: spec.recipe.method,
-      bnMomentum: spec.recipe.bnMomentum ?? DEFAULT_BN_MOMENTUM,
+      bnMomentum: withRecipeDefaults(spec.recipe).bnMomentum,
       health: health_json ? (JSON.parse(health_json) as RunHealth) : null,
     }
   })
