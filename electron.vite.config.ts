@@ -2,8 +2,8 @@ import { resolve } from 'node:path'
 import { defineConfig } from 'electron-vite'
 import vue from '@vitejs/plugin-vue'
 
-// main: four entries sharing chunks — the Electron entry, the serve-mode entry, the engine process and
-// the `daft` CLI. Dependencies stay external (node_modules), so tfjs / sharp / better-sqlite3 load natively.
+// main: entries sharing chunks — the Electron entry, the serve-mode entry, the engine process, the `daft` CLI
+// and the data worker thread. Dependencies stay external (node_modules), so tfjs / sharp / better-sqlite3 load natively.
 export default defineConfig({
   main: {
     build: {
@@ -14,6 +14,8 @@ export default defineConfig({
           serve: resolve('src/main/serve.ts'),
           engine: resolve('src/main/engine/worker.ts'),
           cli: resolve('src/main/cli/index.ts'),
+          // data worker threads (engine/data/pool.ts finds out/main/dataWorker.js at run time)
+          dataWorker: resolve('src/main/engine/data/dataWorker.ts'),
         },
       },
     },

@@ -1,4 +1,4 @@
-/** Housekeeping for the decoded-image cache (files written by kernel-io's kCacheWrite: <dir>/<2 hex>/<sha1>.rgb). */
+/** Housekeeping for the decoded-image cache (files written by batchIo's cacheWrite: <dir>/<2 hex>/<sha1>.rgb). */
 import fs from 'node:fs'
 import path from 'node:path'
 

@@ -3,11 +3,9 @@
  * Grey becomes RGB, alpha is dropped, EXIF orientation is applied, `pixelLimit` refuses decompression bombs.
  */
 import fs from 'node:fs'
-import crypto from 'node:crypto'
 import sharp from 'sharp'
 import type { Interpolation, SizeSpec, SkipReason } from '../../../shared/datasets'
-import * as imageKernels from './kernel-image'
-import { kDecode, kSkipReason, type KernelDeps, type RawImage } from './kernel-io'
+import { decodeRaw, skipReason, type RawImage } from './batchIo'
 
 /** Default pixel limit: 100 megapixels (a 10000x10000 image); sharp's own default is 0x3FFF^2. */
 export const DEFAULT_PIXEL_LIMIT = 100_000_000
@@ -19,16 +17,6 @@ export const SUPPORTED_EXTENSIONS: readonly string[] = (() => {
   if (heif?.input?.file) exts.push('.avif')
   return exts
 })()
-
-let deps: KernelDeps | null = null
-/** Node modules + pixel kernels for running the kernels on this thread. */
-export function mainThreadDeps(): KernelDeps {
-  if (!deps) {
-    sharp.cache(false) // libvips' operation cache only costs time when every file is read once per epoch
-    deps = { sharp, fs, crypto, img: imageKernels }
-  }
-  return deps
-}
 
 export interface DecodeOptions {
   /** resize while decoding: int = shorter side (torchvision Resize), [height, width] = exact */
@@ -44,10 +32,10 @@ export async function decodeImage(path: string, opts: DecodeOptions = {}): Promi
   try {
     const st = fs.statSync(path)
     if (!st.isFile()) throw new Error('not a regular file')
-    return await kDecode(mainThreadDeps(), path, limit, opts.size === undefined ? null : { size: opts.size, interpolation: opts.interpolation })
+    return await decodeRaw(path, limit, opts.size === undefined ? null : { size: opts.size, interpolation: opts.interpolation })
   } catch (e) {
     const err = new Error(`${path}: ${(e as Error).message}`) as Error & { reason?: SkipReason }
-    err.reason = kSkipReason((e as Error).message)
+    err.reason = skipReason((e as Error).message)
     throw err
   }
 }

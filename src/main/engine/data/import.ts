@@ -11,7 +11,7 @@ import type { DatasetLayout, ImageSizeSummary, ImportReport, SkippedFile, SplitC
 import { DEFAULT_PIXEL_LIMIT, decodeImage, probeImage, type ImageHeader } from './decode'
 import { byName, indexImageFolderAsync, type IndexedFile } from './folder'
 import { ask, DEFAULT_MAX_ENTRIES, runAsync, runSync, sortYielding, TooManyEntriesError, Yielder, type ListResult, type ProbeResult, type Walk } from './walk'
-import { kSkipReason } from './kernel-io'
+import { skipReason } from './batchIo'
 import { alignClasses, stratifiedSplit } from './split'
 
 export interface Sample {
@@ -228,7 +228,7 @@ export async function importDataset(root: string, opts: ImportOptions = {}): Pro
       return true
     } catch (e) {
       const msg = (e as Error).message.replace(`${c.file.path}: `, '')
-      skipped.push({ path: c.file.path, reason: kSkipReason(msg), detail: msg, split: c.split })
+      skipped.push({ path: c.file.path, reason: skipReason(msg), detail: msg, split: c.split })
       return false
     }
   })

@@ -6,4 +6,4 @@ export { decodeImage, probeImage, DEFAULT_PIXEL_LIMIT, SUPPORTED_EXTENSIONS, typ
 export { createLoader, compilePipeline, defaultWorkerCount, type Batch, type DataLoader, type LoaderOptions, type LoaderStats } from './loader'
 export { applyTransform } from './transforms'
 export { cacheSize, clearCache } from './cache'
-export type { RawImage, BatchFailure, PipelineSpec } from './kernel-io'
+export type { RawImage, BatchFailure, PipelineSpec } from './batchIo'

@@ -13,8 +13,8 @@ import os from 'node:os'
 import * as tf from '@tensorflow/tfjs'
 import { isRandomOp, resolveNormalize, transformOutputSize, validateTransform, type TransformConfig } from '../../../shared/datasets'
 import { fork, seedState } from '../../../shared/random'
-import { DEFAULT_PIXEL_LIMIT, mainThreadDeps } from './decode'
-import { kProcessBatch, type BatchFailure, type BatchResult, type PipelineSpec, type SampleJob } from './kernel-io'
+import { DEFAULT_PIXEL_LIMIT } from './decode'
+import { processBatch, type BatchFailure, type BatchResult, type PipelineSpec, type SampleJob } from './batchIo'
 import { DataWorkerPool, WorkerDiedError } from './pool'
 
 export interface Batch {
@@ -152,7 +152,7 @@ export function createLoader(opts: LoaderOptions): DataLoader {
         stats.mode = 'in-thread'
       }
     }
-    return kProcessBatch(mainThreadDeps(), spec, jobs)
+    return processBatch(spec, jobs)
   }
 
   async function* iterate(epoch: number): AsyncGenerator<Batch> {

@@ -1,60 +1,88 @@
 /**
- * Worker threads for the data pipeline.
- *
- * Choice: an inline worker (`new Worker(source, { eval: true })`) whose source is assembled at run time from
- * `fn.toString()` of the worker-safe kernels (kernel-image.ts, kernel-io.ts). This needs no separate worker
- * file, so it works the same under vitest / tsx (TS compiled on the fly) and in the electron-vite bundle.
- * Each worker proves its copy is intact (kSelfTest checksum equal to the main thread's) before it is used;
+ * Worker threads for the data pipeline: each runs dataWorker.ts, a real module importing batchIo.ts /
+ * imageOps.ts (and sharp) like any other file. `dataWorkerEntry()` finds it: the built out/main/dataWorker.js
+ * next to the running bundle (electron-vite build: Electron's utilityProcess, serve mode, the built CLI), else
+ * the TypeScript source, loaded through tsx (the CLI from source, tests, scripts).
+ * Each worker reports imageOps' selfTest checksum, which must equal the main thread's, before it is used;
  * if a worker cannot start, fails the check, or dies, the loader falls back to decoding in the main thread
  * (sharp still decodes on libuv threads there; only augmentation then shares the main thread).
  */
-import { Worker } from 'node:worker_threads'
+import fs from 'node:fs'
 import { createRequire } from 'node:module'
-import * as imageKernels from './kernel-image'
-import * as ioKernels from './kernel-io'
-import type { BatchResult, PipelineSpec, SampleJob } from './kernel-io'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { selfTest } from './imageOps'
+import type { BatchResult, PipelineSpec, SampleJob, WorkerHello, WorkerReply, WorkerRequest } from './batchIo'
 
-/** The name a function is declared with in its source text (a bundler may have renamed it). */
-function declaredName(fn: (...args: never[]) => unknown): string {
-  const m = /^\s*(?:async\s+)?function\s*\*?\s*([\w$]+)\s*\(/.exec(fn.toString())
-  if (!m) throw new Error(`data worker: kernel ${fn.name} is not a function declaration`)
-  return m[1]
+/** The data worker's build entry name (electron.vite.config.ts) and source file. */
+export const DATA_WORKER = 'dataWorker'
+
+export interface DataWorkerEntry {
+  file: string
+  /** a .ts file: the worker registers tsx before loading it */
+  fromSource: boolean
 }
 
-function functionsOf(mod: Record<string, unknown>): ((...args: never[]) => unknown)[] {
-  return Object.values(mod).filter((v): v is (...args: never[]) => unknown => typeof v === 'function')
+/**
+ * Where the data worker is, seen from the directory of the running code (`here`): `dataWorker.js` beside it
+ * or, when this code was bundled into out/main/chunks/, one level up; else `dataWorker.ts` beside it (source).
+ * Throws naming every path it tried.
+ */
+export function dataWorkerEntry(here: string = path.dirname(fileURLToPath(import.meta.url))): DataWorkerEntry {
+  const built = [path.join(here, `${DATA_WORKER}.js`), path.join(here, '..', `${DATA_WORKER}.js`)]
+  for (const file of built) if (fs.existsSync(file)) return { file, fromSource: false }
+  const source = path.join(here, `${DATA_WORKER}.ts`)
+  if (fs.existsSync(source)) return { file: source, fromSource: true }
+  throw new Error(`data worker not found: none of ${[...built, source].join(', ')} exists (run \`npx electron-vite build\`?)`)
 }
 
-function resolveSharp(): string {
+/** tsx's CommonJS API (its require hook), resolved from this file: a worker's own lookup would start from the
+ *  current folder, which fails when the CLI runs from source outside the project. */
+function tsxRequireApi(): string {
   try {
-    return createRequire(import.meta.url).resolve('sharp')
-  } catch {
-    return 'sharp'
+    return createRequire(import.meta.url).resolve('tsx/cjs/api')
+  } catch (e) {
+    throw new Error(`data worker: running from source needs tsx (${(e as Error).message})`, { cause: e })
   }
 }
 
-/** The complete source of a data worker. */
-export function workerSource(): string {
-  const fns = [...functionsOf(imageKernels), ...functionsOf(ioKernels)]
-  const name = (fn: (...args: never[]) => unknown): string => declaredName(fn)
-  const img = ['kToFloatRgb', 'kToUint8', 'kApplyOps', 'kNormalizeInto', 'kRng']
-    .map((k) => `${k}: ${name((imageKernels as unknown as Record<string, (...a: never[]) => unknown>)[k])}`)
-    .join(', ')
-  return `'use strict';
-var __name = function (f) { return f; };
-${fns.map((f) => f.toString()).join('\n\n')}
-const { parentPort, workerData } = require('node:worker_threads');
-const sharp = require(workerData.sharpPath);
-sharp.cache(false);
-const deps = { sharp, fs: require('node:fs'), crypto: require('node:crypto'), img: { ${img} } };
-parentPort.on('message', (msg) => {
-  ${name(ioKernels.kProcessBatch)}(deps, msg.spec, msg.jobs).then(
-    (r) => parentPort.postMessage({ id: msg.id, ok: true, result: r }, [r.x.buffer, r.y.buffer, r.index.buffer]),
-    (e) => parentPort.postMessage({ id: msg.id, ok: false, error: String((e && e.stack) || e) }),
-  );
-});
-parentPort.postMessage({ ready: true, selfTest: ${name(imageKernels.kSelfTest)}() });
-`
+/** The parent's Node options without tsx's hooks (`tsx ...`, `node --import tsx ...`): Node 20 does not apply a
+ *  worker's `--import tsx` to the worker's own modules, so a worker would only pay for loading tsx twice. */
+export function workerExecArgv(parent: readonly string[] = process.execArgv): string[] {
+  const isTsx = (v: string): boolean => v === 'tsx' || v.startsWith('tsx/') || /[/\\]node_modules[/\\]tsx[/\\]/.test(v)
+  const out: string[] = []
+  for (let i = 0; i < parent.length; i++) {
+    const m = /^--(?:import|require|loader|experimental-loader)(?:=(.*))?$/.exec(parent[i])
+    if (!m) out.push(parent[i])
+    else if (m[1] !== undefined) {
+      if (!isTsx(m[1])) out.push(parent[i])
+    } else {
+      const value = parent[++i] ?? ''
+      if (!isTsx(value)) out.push(parent[i - 1], value)
+    }
+  }
+  return out
+}
+
+/**
+ * Start one worker on `entry`. A .ts entry is loaded through tsx's require hook, registered inside the worker:
+ * Node 20 does not apply an `--import tsx` in a worker's execArgv to the worker's own modules, and tsx's ESM
+ * hooks (module.register) would start a second, hooks thread per worker (about twice the start-up time). The
+ * worker's modules then run as CommonJS compiled by tsx, so they must not use top-level await (the tests run this path).
+ */
+function spawnWorker(entry: DataWorkerEntry): Worker {
+  const execArgv = workerExecArgv()
+  if (!entry.fromSource) return new Worker(entry.file, { execArgv })
+  const boot = `require(${JSON.stringify(tsxRequireApi())}).register(); require(${JSON.stringify(entry.file)})`
+  return new Worker(boot, { eval: true, execArgv })
+}
+
+export interface PoolOptions {
+  /** start-up budget per worker (default 20 s) */
+  timeoutMs?: number
+  /** the worker module (default: dataWorkerEntry()) */
+  entry?: DataWorkerEntry
 }
 
 interface Pending {
@@ -80,15 +108,15 @@ export class DataWorkerPool {
   private constructor() {}
 
   /** Start `n` workers and wait for each to pass its self-test; rejects (and cleans up) otherwise. */
-  static async start(n: number, timeoutMs = 20_000): Promise<DataWorkerPool> {
+  static async start(n: number, opts: PoolOptions = {}): Promise<DataWorkerPool> {
+    const timeoutMs = opts.timeoutMs ?? 20_000
     const pool = new DataWorkerPool()
-    const source = workerSource()
-    const expected = imageKernels.kSelfTest()
-    const sharpPath = resolveSharp()
+    const expected = selfTest()
     try {
+      const entry = opts.entry ?? dataWorkerEntry()
       await Promise.all(
         Array.from({ length: n }, () => {
-          const worker = new Worker(source, { eval: true, workerData: { sharpPath } })
+          const worker = spawnWorker(entry)
           const slot: Slot = { worker, pending: new Map() }
           pool.slots.push(slot)
           return new Promise<void>((resolve, reject) => {
@@ -97,7 +125,11 @@ export class DataWorkerPool {
               clearTimeout(timer)
               reject(e)
             })
-            worker.once('message', (m: { ready?: boolean; selfTest?: number }) => {
+            worker.once('exit', (code) => {
+              clearTimeout(timer)
+              reject(new Error(`data worker exited (code ${code}) before it started`))
+            })
+            worker.once('message', (m: Partial<WorkerHello> | undefined) => {
               clearTimeout(timer)
               if (m?.ready && m.selfTest === expected) resolve()
               else reject(new Error(`data worker self-test failed (got ${m?.selfTest}, expected ${expected})`))
@@ -114,11 +146,11 @@ export class DataWorkerPool {
   }
 
   private wire(slot: Slot): void {
-    slot.worker.on('message', (m: { id: number; ok: boolean; result?: BatchResult; error?: string }) => {
+    slot.worker.on('message', (m: WorkerReply) => {
       const p = slot.pending.get(m.id)
       if (!p) return
       slot.pending.delete(m.id)
-      if (m.ok) p.resolve(m.result!)
+      if (m.ok) p.resolve(m.result)
       else p.reject(new Error(m.error))
     })
     const die = (why: string): void => {
@@ -143,7 +175,8 @@ export class DataWorkerPool {
     const id = this.nextId++
     return new Promise<BatchResult>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject })
-      slot.worker.postMessage({ id, spec, jobs })
+      const msg: WorkerRequest = { id, spec, jobs }
+      slot.worker.postMessage(msg)
     })
   }
 

@@ -1,8 +1,8 @@
-/** Single-image transform entry point (analysis, galleries, tests); the loader runs the same kernels per batch. */
+/** Single-image transform entry point (analysis, galleries, tests); the loader runs the same pixel ops per batch. */
 import { resolveNormalize, validateTransform, type TransformConfig } from '../../../shared/datasets'
-import { seedState, type SeedPart } from '../../../shared/random'
-import { kApplyOps, kNormalizeInto, kRng, kToFloatRgb, kToUint8, type FloatImage } from './kernel-image'
-import type { RawImage } from './kernel-io'
+import { Rng, seedState, type SeedPart } from '../../../shared/random'
+import { applyOps, normalizeInto, toFloatRgb, toUint8, type FloatImage } from './imageOps'
+import type { RawImage } from './batchIo'
 
 export type { FloatImage }
 
@@ -18,9 +18,9 @@ export function applyTransform(
   const errors = validateTransform(transform)
   if (errors.length > 0) throw new Error(`invalid transform: ${errors.join('; ')}`)
   const [s0, ...rest] = seed
-  const out = kApplyOps(kToFloatRgb(img.data, img.width, img.height, img.channels), transform.ops, kRng(seedState(s0 ?? 0, ...rest)))
+  const out = applyOps(toFloatRgb(img.data, img.width, img.height, img.channels), transform.ops, Rng.fromState(seedState(s0 ?? 0, ...rest)))
   const { mean, std } = resolveNormalize(transform.normalize)
   const data = new Float32Array(out.width * out.height * 3)
-  kNormalizeInto(out, data, 0, mean, std)
-  return { data, width: out.width, height: out.height, rgb: kToUint8(out) }
+  normalizeInto(out, data, 0, mean, std)
+  return { data, width: out.width, height: out.height, rgb: toUint8(out) }
 }

@@ -1,13 +1,15 @@
 /**
  * Per-sample I/O of the data pipeline: sharp decoding, the on-disk decoded-image cache, and a whole
- * batch (load -> augment -> normalise into one Float32Array).
- *
- * WORKER-SAFE FILE (see kernel-image.ts): function declarations only, no imports at run time; Node
- * modules and the pixel kernels arrive through the `deps` argument, so the same code runs in the
- * main thread (deps from imports) and in a worker thread (deps from require + shipped source).
+ * batch (load -> augment -> normalise into one Float32Array). Runs in the main thread (decode.ts, the loader's
+ * in-thread mode) and in the data workers (dataWorker.ts); the messages between pool.ts and a worker are
+ * typed here too.
  */
+import fs from 'node:fs'
+import crypto from 'node:crypto'
+import sharp from 'sharp'
 import type { SkipReason, TransformOp } from '../../../shared/datasets'
-import type { FloatImage, KRng } from './kernel-image'
+import { Rng, type RngState } from '../../../shared/random'
+import { applyOps, normalizeInto, toFloatRgb, toUint8, type FloatImage } from './imageOps'
 
 /** Decoded 8-bit RGB, HWC. */
 export interface RawImage {
@@ -40,7 +42,7 @@ export interface SampleJob {
   label: number
   index: number
   /** sfc32 state for this sample's augmentation (derived from seed, epoch, index) */
-  rng: number[]
+  rng: RngState
 }
 
 export interface BatchFailure {
@@ -51,9 +53,10 @@ export interface BatchFailure {
 }
 
 export interface BatchResult {
-  x: Float32Array
-  y: Int32Array
-  index: Int32Array
+  /** own (non-shared) buffers: a worker transfers them */
+  x: Float32Array<ArrayBuffer>
+  y: Int32Array<ArrayBuffer>
+  index: Int32Array<ArrayBuffer>
   height: number
   width: number
   failed: BatchFailure[]
@@ -61,24 +64,33 @@ export interface BatchResult {
   cacheMisses: number
 }
 
-export interface ImageKernels {
-  kToFloatRgb(src: Uint8Array, width: number, height: number, channels: number): FloatImage
-  kToUint8(img: FloatImage): Uint8Array
-  kApplyOps(img: FloatImage, ops: TransformOp[], rng: KRng): FloatImage
-  kNormalizeInto(img: FloatImage, out: Float32Array, offset: number, mean: number[], std: number[]): void
-  kRng(state: number[]): KRng
+/** pool.ts -> worker: one batch. */
+export interface WorkerRequest {
+  id: number
+  spec: PipelineSpec
+  jobs: SampleJob[]
 }
 
-export interface KernelDeps {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  sharp: any
-  fs: typeof import('node:fs')
-  crypto: typeof import('node:crypto')
-  img: ImageKernels
+/** worker -> pool.ts: first `WorkerHello` once, then one `WorkerReply` per request (x, y, index transferred). */
+export type WorkerReply = { id: number; ok: true; result: BatchResult } | { id: number; ok: false; error: string }
+export interface WorkerHello {
+  ready: true
+  /** imageOps.selfTest() computed in the worker */
+  selfTest: number
+}
+
+let sharpConfigured = false
+/** sharp, with libvips' operation cache off (it only costs time when every file is read once per epoch). */
+function decoder(): typeof sharp {
+  if (!sharpConfigured) {
+    sharp.cache(false)
+    sharpConfigured = true
+  }
+  return sharp
 }
 
 /** Map a decoder / file-system error to a skip reason. */
-export function kSkipReason(message: string): SkipReason {
+export function skipReason(message: string): SkipReason {
   const m = message.toLowerCase()
   if (m.includes('pixel limit')) return 'too-large'
   if (m.includes('unsupported image format') || m.includes('not a known file format') || m.includes('is not in a known format')) return 'not-an-image'
@@ -90,16 +102,15 @@ export function kSkipReason(message: string): SkipReason {
 }
 
 /** Decode a file to 8-bit RGB with sharp: EXIF orientation applied, first frame only, optional resize. */
-export async function kDecode(
-  deps: KernelDeps,
+export async function decodeRaw(
   path: string,
   pixelLimit: number,
   resize: { size: number | number[]; interpolation?: string } | null,
 ): Promise<RawImage> {
-  const bytes = deps.fs.readFileSync(path)
+  const bytes = fs.readFileSync(path)
   if (bytes.length === 0) throw new Error('zero-byte file')
-  let p = deps.sharp(bytes, { limitInputPixels: pixelLimit > 0 ? pixelLimit : false, failOn: 'warning', animated: false, pages: 1 })
-  p = typeof p.autoOrient === 'function' ? p.autoOrient() : p.rotate()
+  let p = decoder()(bytes, { limitInputPixels: pixelLimit > 0 ? pixelLimit : false, failOn: 'warning', animated: false, pages: 1 })
+  p = p.autoOrient()
   if (resize) {
     const interp = resize.interpolation || 'bilinear'
     const kernel = interp === 'nearest' ? 'nearest' : interp === 'bicubic' ? 'cubic' : interp === 'lanczos' ? 'lanczos3' : 'linear'
@@ -110,8 +121,8 @@ export async function kDecode(
         : p.resize({ width: s[1], height: s[0], fit: 'fill', kernel })
   }
   const out = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
-  const { width, height, channels } = out.info as { width: number; height: number; channels: number }
-  const src = out.data as Uint8Array
+  const { width, height, channels } = out.info
+  const src = out.data
   if (channels === 3) return { data: new Uint8Array(src.buffer, src.byteOffset, src.length), width, height, channels: 3 }
   const n = width * height
   const data = new Uint8Array(n * 3)
@@ -131,16 +142,16 @@ export async function kDecode(
 }
 
 /** Cache file of a source image: keyed by path + byte size + mtime + transform prefix. */
-export function kCachePath(deps: KernelDeps, cacheDir: string, path: string, size: number, mtimeMs: number, prefixKey: string): string {
-  const key = deps.crypto.createHash('sha1').update(`${path}\u0000${size}\u0000${mtimeMs}\u0000${prefixKey}`).digest('hex')
+export function cachePath(cacheDir: string, path: string, size: number, mtimeMs: number, prefixKey: string): string {
+  const key = crypto.createHash('sha1').update(`${path}\u0000${size}\u0000${mtimeMs}\u0000${prefixKey}`).digest('hex')
   return `${cacheDir}/${key.slice(0, 2)}/${key}.rgb`
 }
 
 /** Cache file = 'DIC1' + uint32 LE width, height, channels + HWC uint8 pixels. Returns null when absent or damaged. */
-export function kCacheRead(deps: KernelDeps, file: string): RawImage | null {
+export function cacheRead(file: string): RawImage | null {
   let buf: Uint8Array
   try {
-    buf = deps.fs.readFileSync(file)
+    buf = fs.readFileSync(file)
   } catch {
     return null
   }
@@ -153,10 +164,10 @@ export function kCacheRead(deps: KernelDeps, file: string): RawImage | null {
 }
 
 /** Atomic write (temp file + rename), so parallel workers never read half a file. Errors are ignored (a cache). */
-export function kCacheWrite(deps: KernelDeps, file: string, img: RawImage): void {
+export function cacheWrite(file: string, img: RawImage): void {
   try {
     const dir = file.slice(0, file.lastIndexOf('/'))
-    deps.fs.mkdirSync(dir, { recursive: true })
+    fs.mkdirSync(dir, { recursive: true })
     const head = new Uint8Array(16)
     head.set([0x44, 0x49, 0x43, 0x31])
     const view = new DataView(head.buffer)
@@ -164,43 +175,43 @@ export function kCacheWrite(deps: KernelDeps, file: string, img: RawImage): void
     view.setUint32(8, img.height, true)
     view.setUint32(12, 3, true)
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-    const fd = deps.fs.openSync(tmp, 'w')
+    const fd = fs.openSync(tmp, 'w')
     try {
-      deps.fs.writeSync(fd, head)
-      deps.fs.writeSync(fd, img.data)
+      fs.writeSync(fd, head)
+      fs.writeSync(fd, img.data)
     } finally {
-      deps.fs.closeSync(fd)
+      fs.closeSync(fd)
     }
-    deps.fs.renameSync(tmp, file)
+    fs.renameSync(tmp, file)
   } catch {
     /* a cache that cannot be written only costs speed */
   }
 }
 
 /** One image after the deterministic prefix, from the cache when possible. */
-export async function kLoadPrefixed(deps: KernelDeps, spec: PipelineSpec, path: string): Promise<{ image: RawImage; hit: boolean }> {
-  const st = deps.fs.statSync(path)
+export async function loadPrefixed(spec: PipelineSpec, path: string): Promise<{ image: RawImage; hit: boolean }> {
+  const st = fs.statSync(path)
   if (!st.isFile()) throw new Error(`not a regular file: ${path}`)
   if (st.size === 0) throw new Error('zero-byte file')
   let cacheFile: string | null = null
   if (spec.cacheDir) {
-    cacheFile = kCachePath(deps, spec.cacheDir, path, st.size, st.mtimeMs, spec.prefixKey)
-    const cached = kCacheRead(deps, cacheFile)
+    cacheFile = cachePath(spec.cacheDir, path, st.size, st.mtimeMs, spec.prefixKey)
+    const cached = cacheRead(cacheFile)
     if (cached) return { image: cached, hit: true }
   }
   const first = spec.prefix.length > 0 && spec.prefix[0].op === 'resize' ? spec.prefix[0] : null
-  let image = await kDecode(deps, path, spec.pixelLimit, first)
+  let image = await decodeRaw(path, spec.pixelLimit, first)
   const rest = first ? spec.prefix.slice(1) : spec.prefix
   if (rest.length > 0) {
-    const f = deps.img.kApplyOps(deps.img.kToFloatRgb(image.data, image.width, image.height, 3), rest, deps.img.kRng([1, 2, 3, 4]))
-    image = { data: deps.img.kToUint8(f), width: f.width, height: f.height, channels: 3 }
+    const f = applyOps(toFloatRgb(image.data, image.width, image.height, 3), rest, Rng.fromState([1, 2, 3, 4]))
+    image = { data: toUint8(f), width: f.width, height: f.height, channels: 3 }
   }
-  if (cacheFile) kCacheWrite(deps, cacheFile, image)
+  if (cacheFile) cacheWrite(cacheFile, image)
   return { image, hit: false }
 }
 
 /** Load, augment and normalise a batch. A sample that fails is left out and reported; nothing throws per file. */
-export async function kProcessBatch(deps: KernelDeps, spec: PipelineSpec, jobs: SampleJob[]): Promise<BatchResult> {
+export async function processBatch(spec: PipelineSpec, jobs: SampleJob[]): Promise<BatchResult> {
   const n = jobs.length
   const loaded: (RawImage | null)[] = new Array(n).fill(null)
   const failed: BatchFailure[] = []
@@ -211,13 +222,13 @@ export async function kProcessBatch(deps: KernelDeps, spec: PipelineSpec, jobs: 
     while (next < n) {
       const i = next++
       try {
-        const r = await kLoadPrefixed(deps, spec, jobs[i].path)
+        const r = await loadPrefixed(spec, jobs[i].path)
         loaded[i] = r.image
         if (r.hit) cacheHits++
         else cacheMisses++
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e)
-        failed.push({ path: jobs[i].path, index: jobs[i].index, reason: kSkipReason(msg), detail: msg })
+        failed.push({ path: jobs[i].path, index: jobs[i].index, reason: skipReason(msg), detail: msg })
       }
     }
   }
@@ -232,7 +243,7 @@ export async function kProcessBatch(deps: KernelDeps, spec: PipelineSpec, jobs: 
     const im = loaded[i]
     if (!im) continue
     try {
-      const out = deps.img.kApplyOps(deps.img.kToFloatRgb(im.data, im.width, im.height, 3), spec.random, deps.img.kRng(jobs[i].rng))
+      const out = applyOps(toFloatRgb(im.data, im.width, im.height, 3), spec.random, Rng.fromState(jobs[i].rng))
       if (H === 0) {
         H = out.height
         W = out.width
@@ -254,7 +265,7 @@ export async function kProcessBatch(deps: KernelDeps, spec: PipelineSpec, jobs: 
   for (let i = 0; i < n; i++) {
     const im = per[i]
     if (!im) continue
-    deps.img.kNormalizeInto(im, x, k * H * W * 3, spec.mean, spec.std)
+    normalizeInto(im, x, k * H * W * 3, spec.mean, spec.std)
     y[k] = jobs[i].label
     index[k] = jobs[i].index
     k++

@@ -1,16 +1,14 @@
 /**
- * Pixel kernels of the data pipeline: seeded RNG, resampling, crops, flip, colour jitter, normalisation.
- *
- * WORKER-SAFE FILE. These functions are also shipped to worker threads as source text
- * (`fn.toString()`, see pool.ts), so they must stay self-contained:
- *   - function declarations only, no imports, no module-level constants or classes;
- *   - a function may call only other functions declared in THIS file, or globals (Math, typed arrays).
- * Images here are HWC with 3 channels; `FloatImage` values are on the 0..255 scale.
+ * Pixel operations of the data pipeline: resampling, crops, flip, colour jitter, normalisation.
+ * Images here are HWC with 3 channels; `FloatImage` values are on the 0..255 scale. Randomness comes from
+ * shared/random's `Rng` (one generator per sample, from `Rng.fromState`), so main thread and data workers
+ * (dataWorker.ts, which imports this file) draw the same numbers.
  * Semantics follow torchvision (RandomResizedCrop.get_params, RandomCrop, ColorJitter, PIL resampling).
- * Longer than 400 lines because of that: the worker receives this file's functions as one source (until the
- * workers become build entries of their own, issue 15 item 5).
+ * Longer than 400 lines on purpose: every pixel operation the transform ops need, one implementation each, next to
+ * applyOp, which dispatches them.
  */
 import type { TransformOp } from '../../../shared/datasets'
+import { Rng } from '../../../shared/random'
 
 export interface FloatImage {
   data: Float32Array
@@ -18,49 +16,13 @@ export interface FloatImage {
   height: number
 }
 
-export interface KRng {
-  nextUint32(): number
-  random(): number
-  uniform(lo: number, hi: number): number
-  randint(lo: number, hi: number): number
-}
-
-/** sfc32 from a 4-word state; the same stream as shared/random's `Rng.fromState(state)`. */
-export function kRng(state: number[]): KRng {
-  let a = state[0] | 0
-  let b = state[1] | 0
-  let c = state[2] | 0
-  let d = state[3] | 0
-  function nextUint32(): number {
-    const t = (((a + b) | 0) + d) | 0
-    d = (d + 1) | 0
-    a = b ^ (b >>> 9)
-    b = (c + (c << 3)) | 0
-    c = (c << 21) | (c >>> 11)
-    c = (c + t) | 0
-    return t >>> 0
-  }
-  function random(): number {
-    const hi = nextUint32() >>> 5
-    const lo = nextUint32() >>> 6
-    return (hi * 67108864 + lo) / 9007199254740992
-  }
-  function uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * random()
-  }
-  function randint(lo: number, hi: number): number {
-    const range = hi - lo
-    if (range <= 1) return lo
-    const limit = 0x100000000 - (0x100000000 % range)
-    let v = nextUint32()
-    while (v >= limit) v = nextUint32()
-    return lo + (v % range)
-  }
-  return { nextUint32, random, uniform, randint }
+/** A uniform index in [0, n): a single choice (n = 1) draws nothing, as the augmentation streams always have. */
+function randIndex(rng: Rng, n: number): number {
+  return n <= 1 ? 0 : rng.randint(0, n)
 }
 
 /** Python's round(): halves go to the even neighbour (torchvision crop offsets use it). */
-export function kPyRound(x: number): number {
+export function pyRound(x: number): number {
   const f = Math.floor(x)
   const diff = x - f
   if (diff > 0.5) return f + 1
@@ -69,7 +31,7 @@ export function kPyRound(x: number): number {
 }
 
 /** uint8 (1..4 channels) -> float RGB 0..255: grey is replicated, alpha dropped. */
-export function kToFloatRgb(src: Uint8Array, width: number, height: number, channels: number): FloatImage {
+export function toFloatRgb(src: Uint8Array, width: number, height: number, channels: number): FloatImage {
   const n = width * height
   const out = new Float32Array(n * 3)
   if (channels === 3) {
@@ -94,7 +56,7 @@ export function kToFloatRgb(src: Uint8Array, width: number, height: number, chan
 }
 
 /** float RGB -> uint8 RGB (rounded, clamped). */
-export function kToUint8(img: FloatImage): Uint8Array {
+export function toUint8(img: FloatImage): Uint8Array {
   const out = new Uint8Array(img.data.length)
   for (let i = 0; i < out.length; i++) {
     const v = Math.round(img.data[i])
@@ -103,7 +65,7 @@ export function kToUint8(img: FloatImage): Uint8Array {
   return out
 }
 
-export function kFilter(x: number, interp: string): number {
+export function filterWeight(x: number, interp: string): number {
   x = Math.abs(x)
   if (interp === 'bicubic') {
     const a = -0.5
@@ -121,7 +83,7 @@ export function kFilter(x: number, interp: string): number {
 }
 
 /** PIL-style resampling weights along one axis for the source interval [b0, b1) -> outSize pixels. */
-export function kAxisWeights(inSize: number, outSize: number, b0: number, b1: number, interp: string) {
+export function axisWeights(inSize: number, outSize: number, b0: number, b1: number, interp: string) {
   const scale = (b1 - b0) / outSize
   const start = new Int32Array(outSize)
   const count = new Int32Array(outSize)
@@ -147,7 +109,7 @@ export function kAxisWeights(inSize: number, outSize: number, b0: number, b1: nu
     let total = 0
     const n = Math.max(hi - lo, 0)
     for (let j = 0; j < n; j++) {
-      const w = kFilter((j + lo - center + 0.5) / filterScale, interp)
+      const w = filterWeight((j + lo - center + 0.5) / filterScale, interp)
       weights[i * k + j] = w
       total += w
     }
@@ -159,10 +121,10 @@ export function kAxisWeights(inSize: number, outSize: number, b0: number, b1: nu
 }
 
 /** Resample the box [x0, x1) x [y0, y1) of `img` to outW x outH (antialiased when shrinking, like PIL). */
-export function kResampleBox(img: FloatImage, x0: number, y0: number, x1: number, y1: number, outW: number, outH: number, interp: string): FloatImage {
+export function resampleBox(img: FloatImage, x0: number, y0: number, x1: number, y1: number, outW: number, outH: number, interp: string): FloatImage {
   const { width: W, height: H, data: src } = img
-  const wx = kAxisWeights(W, outW, x0, x1, interp)
-  const wy = kAxisWeights(H, outH, y0, y1, interp)
+  const wx = axisWeights(W, outW, x0, x1, interp)
+  const wy = axisWeights(H, outH, y0, y1, interp)
   let rowLo = H
   let rowHi = 0
   for (let i = 0; i < outH; i++) {
@@ -205,7 +167,7 @@ export function kResampleBox(img: FloatImage, x0: number, y0: number, x1: number
 }
 
 /** [height, width] a size spec asks for; an int resizes the shorter side (torchvision Resize). */
-export function kTargetSize(size: number | number[], width: number, height: number, shorterSide: boolean): [number, number] {
+export function targetSize(size: number | number[], width: number, height: number, shorterSide: boolean): [number, number] {
   if (typeof size !== 'number') return [size[0], size[1]]
   if (!shorterSide) return [size, size]
   if (width <= height) return [Math.floor((size * height) / width), size]
@@ -213,7 +175,7 @@ export function kTargetSize(size: number | number[], width: number, height: numb
 }
 
 /** Crop (top, left, h, w); outside pixels come from padding ('constant' fill, 'edge', 'reflect'). */
-export function kCrop(img: FloatImage, top: number, left: number, h: number, w: number, mode: string, fill: number): FloatImage {
+export function crop(img: FloatImage, top: number, left: number, h: number, w: number, mode: string, fill: number): FloatImage {
   const { width: W, height: H, data: src } = img
   const out = new Float32Array(h * w * 3)
   function map(i: number, n: number): number {
@@ -247,7 +209,7 @@ export function kCrop(img: FloatImage, top: number, left: number, h: number, w: 
   return { data: out, width: w, height: h }
 }
 
-export function kHFlip(img: FloatImage): FloatImage {
+export function hflip(img: FloatImage): FloatImage {
   const { width: W, height: H, data: src } = img
   const out = new Float32Array(src.length)
   for (let y = 0; y < H; y++) {
@@ -263,7 +225,7 @@ export function kHFlip(img: FloatImage): FloatImage {
 }
 
 /** torchvision ColorJitter: factors drawn for brightness, contrast, saturation, hue; applied in a random order. */
-export function kColorJitter(img: FloatImage, op: { brightness?: number; contrast?: number; saturation?: number; hue?: number }, rng: KRng): FloatImage {
+export function colorJitter(img: FloatImage, op: { brightness?: number; contrast?: number; saturation?: number; hue?: number }, rng: Rng): FloatImage {
   const order = [0, 1, 2, 3]
   for (let i = 3; i > 0; i--) {
     const j = rng.randint(0, i + 1)
@@ -353,69 +315,69 @@ export function kColorJitter(img: FloatImage, op: { brightness?: number; contras
 }
 
 /** torchvision RandomResizedCrop.get_params: [top, left, h, w]. */
-export function kRrcParams(W: number, H: number, scale: number[], ratio: number[], rng: KRng): [number, number, number, number] {
+export function rrcParams(W: number, H: number, scale: number[], ratio: number[], rng: Rng): [number, number, number, number] {
   const area = W * H
   const lr0 = Math.log(ratio[0])
   const lr1 = Math.log(ratio[1])
   for (let attempt = 0; attempt < 10; attempt++) {
     const target = area * rng.uniform(scale[0], scale[1])
     const aspect = Math.exp(rng.uniform(lr0, lr1))
-    const w = kPyRound(Math.sqrt(target * aspect))
-    const h = kPyRound(Math.sqrt(target / aspect))
-    if (w > 0 && w <= W && h > 0 && h <= H) return [rng.randint(0, H - h + 1), rng.randint(0, W - w + 1), h, w]
+    const w = pyRound(Math.sqrt(target * aspect))
+    const h = pyRound(Math.sqrt(target / aspect))
+    if (w > 0 && w <= W && h > 0 && h <= H) return [randIndex(rng, H - h + 1), randIndex(rng, W - w + 1), h, w]
   }
   const inRatio = W / H
   let w = W
   let h = H
-  if (inRatio < ratio[0]) h = kPyRound(w / ratio[0])
-  else if (inRatio > ratio[1]) w = kPyRound(h * ratio[1])
+  if (inRatio < ratio[0]) h = pyRound(w / ratio[0])
+  else if (inRatio > ratio[1]) w = pyRound(h * ratio[1])
   return [Math.floor((H - h) / 2), Math.floor((W - w) / 2), h, w]
 }
 
 /** Apply one transform op (the random ones draw from `rng`). */
-export function kApplyOp(img: FloatImage, op: TransformOp, rng: KRng): FloatImage {
+export function applyOp(img: FloatImage, op: TransformOp, rng: Rng): FloatImage {
   const { width: W, height: H } = img
   switch (op.op) {
     case 'resize': {
-      const [th, tw] = kTargetSize(op.size, W, H, true)
+      const [th, tw] = targetSize(op.size, W, H, true)
       if (th === H && tw === W) return img
-      return kResampleBox(img, 0, 0, W, H, tw, th, op.interpolation || 'bilinear')
+      return resampleBox(img, 0, 0, W, H, tw, th, op.interpolation || 'bilinear')
     }
     case 'centerCrop': {
-      const [th, tw] = kTargetSize(op.size, W, H, false)
-      return kCrop(img, kPyRound((H - th) / 2), kPyRound((W - tw) / 2), th, tw, 'constant', 0)
+      const [th, tw] = targetSize(op.size, W, H, false)
+      return crop(img, pyRound((H - th) / 2), pyRound((W - tw) / 2), th, tw, 'constant', 0)
     }
     case 'randomCrop': {
-      const [th, tw] = kTargetSize(op.size, W, H, false)
+      const [th, tw] = targetSize(op.size, W, H, false)
       const pad = op.padding === undefined ? [0, 0] : typeof op.padding === 'number' ? [op.padding, op.padding] : op.padding
       const pw = W + 2 * pad[0]
       const ph = H + 2 * pad[1]
       const i = ph > th ? rng.randint(0, ph - th + 1) : 0
       const j = pw > tw ? rng.randint(0, pw - tw + 1) : 0
-      return kCrop(img, i - pad[1], j - pad[0], th, tw, op.paddingMode || 'constant', op.fill || 0)
+      return crop(img, i - pad[1], j - pad[0], th, tw, op.paddingMode || 'constant', op.fill || 0)
     }
     case 'randomResizedCrop': {
-      const [th, tw] = kTargetSize(op.size, W, H, false)
-      const [top, left, h, w] = kRrcParams(W, H, op.scale || [0.08, 1], op.ratio || [3 / 4, 4 / 3], rng)
-      return kResampleBox(img, left, top, left + w, top + h, tw, th, 'bilinear')
+      const [th, tw] = targetSize(op.size, W, H, false)
+      const [top, left, h, w] = rrcParams(W, H, op.scale || [0.08, 1], op.ratio || [3 / 4, 4 / 3], rng)
+      return resampleBox(img, left, top, left + w, top + h, tw, th, 'bilinear')
     }
     case 'horizontalFlip':
-      return rng.random() < (op.p === undefined ? 0.5 : op.p) ? kHFlip(img) : img
+      return rng.random() < (op.p === undefined ? 0.5 : op.p) ? hflip(img) : img
     case 'colorJitter':
-      return kColorJitter(img, op, rng)
+      return colorJitter(img, op, rng)
     default:
       throw new Error(`unknown transform op ${JSON.stringify(op)}`)
   }
 }
 
-export function kApplyOps(img: FloatImage, ops: TransformOp[], rng: KRng): FloatImage {
+export function applyOps(img: FloatImage, ops: TransformOp[], rng: Rng): FloatImage {
   let out = img
-  for (const op of ops) out = kApplyOp(out, op, rng)
+  for (const op of ops) out = applyOp(out, op, rng)
   return out
 }
 
 /** Write (pixel / 255 - mean) / std into `out` at `offset` (HWC). */
-export function kNormalizeInto(img: FloatImage, out: Float32Array, offset: number, mean: number[], std: number[]): void {
+export function normalizeInto(img: FloatImage, out: Float32Array, offset: number, mean: number[], std: number[]): void {
   const a0 = 1 / (255 * std[0])
   const a1 = 1 / (255 * std[1])
   const a2 = 1 / (255 * std[2])
@@ -431,11 +393,12 @@ export function kNormalizeInto(img: FloatImage, out: Float32Array, offset: numbe
   }
 }
 
-/** A checksum of every op on a synthetic image: proves a worker's copy of these kernels is intact. */
-export function kSelfTest(): number {
+/** A checksum of every op on a synthetic image: a data worker reports it at start-up, so a worker built from
+ *  other sources than the engine (a stale out/main) is refused. */
+export function selfTest(): number {
   const src = new Uint8Array(11 * 9 * 3)
   for (let i = 0; i < src.length; i++) src[i] = (i * 37 + 11) % 256
-  const img = kToFloatRgb(src, 11, 9, 3)
+  const img = toFloatRgb(src, 11, 9, 3)
   const ops: TransformOp[] = [
     { op: 'resize', size: 12, interpolation: 'bicubic' },
     { op: 'randomResizedCrop', size: 10 },
@@ -444,7 +407,7 @@ export function kSelfTest(): number {
     { op: 'horizontalFlip', p: 1 },
     { op: 'colorJitter', brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 },
   ]
-  const out = kApplyOps(img, ops, kRng([1, 2, 3, 4]))
+  const out = applyOps(img, ops, Rng.fromState([1, 2, 3, 4]))
   let sum = 0
   for (let i = 0; i < out.data.length; i++) sum += out.data[i] * ((i % 7) + 1)
   return Math.round(sum * 1000) / 1000
