@@ -2,7 +2,8 @@
  * The layer rules of ARCHITECTURE.md as code (`npm run lint:deps`, part of `npm run lint` and CI):
  * shared imports nothing of main, preload or renderer, and no Node, Electron or tfjs; the renderer imports only
  * shared (and its own files); tfjs only under main/engine; Electron only in main/index.ts and preload; the SQLite
- * driver only in main/store; no cycles.
+ * driver only in main/store; the services never import jobs (jobs implement the services' ports); the CLI never
+ * imports the store (it goes through app.services); no cycles.
  * Type-only imports count too (tsPreCompilationDeps): a cycle through types is still a cycle to a reader.
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -67,6 +68,27 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/main/store/' },
       to: { path: '(^|/)node_modules/better-sqlite3/' },
+    },
+    {
+      name: 'services-not-jobs',
+      comment: 'the services reach the engine host and the job runner through their own ports (services/ports.ts), which jobs/ implements: jobs -> services, never the reverse (type-only imports included)',
+      severity: 'error',
+      from: { path: '^src/main/services/' },
+      to: { path: '^src/main/jobs/' },
+    },
+    {
+      name: 'cli-not-store',
+      comment: 'the CLI is a client of the API contract (app.services, app.events), like the two UI transports: it never opens the store itself',
+      severity: 'error',
+      from: { path: '^src/main/cli/' },
+      to: { path: '^src/main/store/' },
+    },
+    {
+      name: 'bullmq-only-in-jobs',
+      comment: 'the run queue on Redis (BullMQ and its ioredis) is job machinery: main/jobs/ only (jobs/queue/); the services reach it through their ports',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/main/jobs/' },
+      to: { path: '(^|/)node_modules/(bullmq|ioredis)/' },
     },
     {
       name: 'no-circular',

@@ -1,9 +1,14 @@
+import { resolve } from 'node:path'
 import { defineConfig } from 'vitest/config'
+import vue from '@vitejs/plugin-vue'
 
 export default defineConfig({
   test: {
     projects: [
       {
+        // .vue components (tests/renderer/components render them with Vue's server renderer), with the renderer's aliases
+        plugins: [vue()],
+        resolve: { alias: { '@renderer': resolve('src/renderer/src'), '@shared': resolve('src/shared') } },
         test: {
           name: 'unit',
           include: ['tests/**/*.test.ts'],

@@ -6,7 +6,7 @@ import { app, BrowserWindow, dialog, ipcMain, shell, utilityProcess, type IpcMai
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { API_OPERATIONS, ApiError, type ApiEvent } from '../shared/api'
+import { API_OPERATIONS, ApiError, type ApiErrorBody, type ApiEvent } from '../shared/api'
 import { startApp, type App } from './app'
 import type { EngineChannel, EngineMessage, EngineSpawner } from './engine/protocol'
 
@@ -68,11 +68,14 @@ function registerIpc(daft: App): void {
   for (const op of API_OPERATIONS) {
     ipcMain.handle(`daft:${op}`, async (e, req: unknown) => {
       if (!trustedSender(e)) throw new Error('untrusted sender')
-      if (req === null || typeof req !== 'object' || Array.isArray(req)) throw new ApiError('bad_request', 'request must be an object')
+      // the services parse the request with its schema (services/validate.ts); a refusal comes back as
+      // { error: { code: 'bad_request', message, issues } } like every other ApiError
       try {
         return { result: await (daft.services[op] as (r: unknown) => Promise<unknown>)(req) }
       } catch (err) {
-        return { error: { code: err instanceof ApiError ? err.code : 'internal', message: (err as Error).message } }
+        const body: ApiErrorBody = { error: { code: err instanceof ApiError ? err.code : 'internal', message: (err as Error).message } }
+        if (err instanceof ApiError && err.issues) body.error.issues = err.issues
+        return body
       }
     })
   }

@@ -123,7 +123,12 @@ export interface ColorJitterOp {
 }
 export type TransformOp = ResizeOp | CenterCropOp | RandomCropOp | RandomResizedCropOp | HorizontalFlipOp | ColorJitterOp
 
-export type NormalizePreset = 'imagenet' | 'minus1to1' | 'clip' | 'unit' | 'custom'
+/** The normalisation presets, listed once: the schemas' enum, the forms' options and the CLI's --normalize take them from here. */
+export const NORMALIZE_PRESET_NAMES = ['imagenet', 'minus1to1', 'clip', 'unit'] as const
+/** A preset by name (what an experiment and a model's preprocessing name) */
+export type NormalizePresetName = (typeof NORMALIZE_PRESET_NAMES)[number]
+/** 'custom' takes the mean and std of a NormalizeConfig */
+export type NormalizePreset = NormalizePresetName | 'custom'
 export interface NormalizeConfig {
   preset: NormalizePreset
   /** per-channel RGB mean / std on the [0, 1] scale (required for 'custom') */
@@ -132,7 +137,7 @@ export interface NormalizeConfig {
 }
 
 /** Mean/std on the [0, 1] scale: x = (pixel / 255 - mean) / std. */
-export const NORMALIZE_PRESETS: Record<Exclude<NormalizePreset, 'custom'>, { mean: [number, number, number]; std: [number, number, number]; label: string }> = {
+export const NORMALIZE_PRESETS: Record<NormalizePresetName, { mean: [number, number, number]; std: [number, number, number]; label: string }> = {
   imagenet: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], label: 'ImageNet mean/std (torchvision, CIFAR ResNets)' },
   minus1to1: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], label: '[-1, 1] (Keras MobileNetV2, Teachable Machine)' },
   clip: { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711], label: 'CLIP mean/std' },

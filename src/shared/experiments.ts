@@ -2,68 +2,15 @@
  * Experiments and runs as plain data: what an experiment file (`daft run FILE.yaml`), the New-experiment
  * form and the store all speak. Pure TS: no Node, DOM or tfjs.
  */
-import { defaultRecipe, validateRecipe, type MethodName, type Recipe } from './recipes'
-import type { NormalizePreset, TransformOp } from './datasets'
+import { defaultRecipe, SWEEPS, type MethodName, type Recipe } from './recipes'
 import type { RunHealth } from './health'
-import { SWEEPS } from './recipes'
 import type { HeadLrGrid, HeadLrMode, HeadProbeResult } from './headProbe'
+import { fieldIssues, issueLines, type FieldIssue } from './schemas/issues'
+import { ExperimentFileSchema, ExperimentSpecSchema, type ExperimentData, type ExperimentSpec, type SweepSpec } from './schemas/experiment'
 
-export interface DataSetRef {
-  /** folder: ImageFolder root, or a root with train/val/test subfolders */
-  root: string
-  /** stratified subset: at most this many images (per set), chosen with the run's seed */
-  limit?: number
-}
-
-export interface ExperimentData {
-  /** ID data: a root with train (and optionally val, test) subfolders, or an ImageFolder used as train */
-  id: DataSetRef & { limits?: { train?: number; val?: number; test?: number } }
-  /** fraction of train held out as ID val when the folder has no val split */
-  valFraction: number
-  /**
-   * seed of the data split: which train images are held out as ID val and which images the `limit`s keep.
-   * One per experiment (default 0), the same for every run and seed, so seeds vary the training only.
-   * Absent only in specs stored by older versions (they split with each run's seed).
-   */
-  splitSeed?: number
-  /** OOD sets, by display name */
-  ood: Record<string, DataSetRef>
-  /** explicit class order of the ID head (default: sorted ID folder names) */
-  classes?: string[]
-  /** working resolution (square), images are resized to it */
-  size: number
-  normalize: NormalizePreset
-  /** train-time augmentation after resizing (evaluation uses the resize only) */
-  augment: TransformOp[]
-}
-
-export interface ExperimentSpec {
-  name: string
-  model: { path: string; arch?: string }
-  data: ExperimentData
-  /** one entry per method to run; each a full recipe (defaults filled from the method) */
-  methods: Recipe[]
-  seeds: number[]
-  /** learning-rate sweeps per method (selected on ID val, then rerun over `seeds`) */
-  sweep?: SweepSpec
-}
-
-export interface SweepSpec {
-  /** method -> learning rates tried for the backbone (eta_theta; FT/LP-FT use it for both groups) */
-  lr: Partial<Record<MethodName, number[]>>
-  /** DAFT step 1: eta_w while eta_theta is swept (default: the paper's 1.0) */
-  daftStep1HeadLr?: number
-  /** DAFT step 2: head learning rates (eta_w) tried at the best eta_theta, the step-1 result standing
-   *  for daftStep1HeadLr (default: the paper's 10, 3, 0.3, 0.1; [] skips step 2) */
-  daftHeadLr?: number[]
-  /** 'extended': probe the head rates on the model's features first and, where the paper's values blow
-   *  up, use the extended grid (shared/headProbe.ts; a documented deviation). Default 'paper'. */
-  daftHeadLrMode?: HeadLrMode
-  /** the probe's measurement and the grid it chose, recorded with the experiment */
-  headProbe?: { result: HeadProbeResult; grid: HeadLrGrid }
-  /** seed used while sweeping */
-  sweepSeed: number
-}
+// the spec and the file are their schemas' types (src/shared/schemas/experiment.ts)
+export type { DataSetRef, ExperimentData, ExperimentFile, ExperimentSpec, MethodEntry, SweepSpec } from './schemas/experiment'
+export { ExperimentFileSchema, ExperimentSpecSchema } from './schemas/experiment'
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted'
 
@@ -101,6 +48,8 @@ export interface RunSummary {
   role: RunSpec['role']
   status: RunStatus
   backend: string | null
+  /** the queue worker that trained the run (host/name), null when this machine's own runner did */
+  worker?: string | null
   bestEpoch: number | null
   /** accuracies at the best epoch */
   final: Record<string, number> | null
@@ -117,89 +66,71 @@ export interface RunSummary {
 
 const DEFAULT_DATA: Omit<ExperimentData, 'id'> = { valFraction: 0.1, splitSeed: 0, ood: {}, size: 32, normalize: 'imagenet', augment: [] }
 
-/** Methods in a file may be a name or { method, ...overrides }; `lr` may be one number. */
-export type MethodEntry = MethodName | (Partial<Omit<Recipe, 'lr'>> & { method: MethodName; lr?: number | Partial<Recipe['lr']> })
-
-export interface ExperimentFile {
-  name?: string
-  model?: string | { path: string; arch?: string }
-  arch?: string
-  data?: Partial<Omit<ExperimentData, 'id' | 'ood'>> & { id?: string | ExperimentData['id']; ood?: Record<string, string | DataSetRef> }
-  methods?: MethodEntry[] | Partial<Record<MethodName, Omit<Exclude<MethodEntry, MethodName>, 'method'>>>
-  /** applied to every method before its own overrides */
-  defaults?: Partial<Omit<Recipe, 'method' | 'lr'>>
-  epochs?: number
-  batchSize?: number
-  seeds?: number[] | number
-  sweep?: Partial<Omit<SweepSpec, 'daftHeadLr'>> & { daftHeadLr?: number[] | 'extended' | 'paper' }
-}
-
 /**
- * Turns a parsed experiment file into a full spec. Relative paths are resolved by the caller
- * (`resolvePath`), so this stays pure. Returns every problem found, one line each.
+ * Turns an experiment file (as parsed from YAML / JSON) into a full spec: the file's schema first (shapes and
+ * bounds), then each method's defaults, the file's `defaults`, `epochs`, `batchSize` and its own overrides
+ * merged, and the result checked by the spec's schema (the recipes' rules between fields). Relative paths are
+ * resolved by the caller (`resolvePath`), so this stays pure. Every problem is returned, one `path: message`
+ * each, the path as written in the file (`methods[1].lr.backbone`, `methods.FT.epochs`).
  */
-export function resolveExperiment(file: ExperimentFile, resolvePath: (p: string) => string = (p) => p): { spec?: ExperimentSpec; errors: string[] } {
-  const errors: string[] = []
-  if (!file || typeof file !== 'object') return { errors: ['experiment file must be a mapping'] }
-  const modelRaw = file.model
-  let model: ExperimentSpec['model'] | undefined
-  if (typeof modelRaw === 'string') model = { path: resolvePath(modelRaw), arch: file.arch }
-  else if (modelRaw && typeof modelRaw.path === 'string') model = { path: resolvePath(modelRaw.path), arch: modelRaw.arch ?? file.arch }
-  else errors.push('model: required (path to a checkpoint)')
+export function resolveExperiment(file: unknown, resolvePath: (p: string) => string = (p) => p): { spec?: ExperimentSpec; errors: string[]; issues: FieldIssue[] } {
+  const fail = (issues: FieldIssue[]) => ({ errors: issueLines(issues, 'experiment file'), issues })
+  const parsed = ExperimentFileSchema.safeParse(file)
+  if (!parsed.success) return fail(fieldIssues(parsed.error))
+  const f = parsed.data
 
-  const d = file.data ?? {}
-  let id: ExperimentData['id'] | undefined
-  if (typeof d.id === 'string') id = { root: resolvePath(d.id) }
-  else if (d.id && typeof d.id.root === 'string') id = { ...d.id, root: resolvePath(d.id.root) }
-  else errors.push('data.id: required (folder of the in-distribution images)')
-  const ood: Record<string, DataSetRef> = {}
-  for (const [name, v] of Object.entries(d.ood ?? {})) {
-    if (typeof v === 'string') ood[name] = { root: resolvePath(v) }
-    else if (v && typeof v.root === 'string') ood[name] = { ...v, root: resolvePath(v.root) }
-    else errors.push(`data.ood.${name}: expected a folder path`)
-  }
-  const data: ExperimentData = { ...DEFAULT_DATA, ...d, id: id ?? { root: '' }, ood } as ExperimentData
-  if (!Number.isInteger(data.splitSeed) || (data.splitSeed as number) < 0) errors.push(`data.splitSeed: a non-negative integer (got ${data.splitSeed})`)
-  if (!(data.valFraction > 0 && data.valFraction < 1)) errors.push(`data.valFraction: must be in (0, 1) (got ${data.valFraction})`)
-  if (!Number.isInteger(data.size) || data.size < 8 || data.size > 1024) errors.push(`data.size: an integer in [8, 1024] (got ${data.size})`)
+  const model = typeof f.model === 'string' ? { path: resolvePath(f.model), arch: f.arch } : { path: resolvePath(f.model.path), arch: f.model.arch ?? f.arch }
+  const { id: idRaw, ood: oodRaw, ...dataRest } = f.data
+  const id = typeof idRaw === 'string' ? { root: resolvePath(idRaw) } : { ...idRaw, root: resolvePath(idRaw.root) }
+  const ood: ExperimentData['ood'] = {}
+  for (const [name, v] of Object.entries(oodRaw ?? {})) ood[name] = typeof v === 'string' ? { root: resolvePath(v) } : { ...v, root: resolvePath(v.root) }
+  const data: ExperimentData = { ...DEFAULT_DATA, ...dataRest, id, ood }
 
-  const entries: MethodEntry[] = Array.isArray(file.methods)
-    ? file.methods
-    : Object.entries(file.methods ?? {}).map(([method, o]) => ({ ...(o ?? {}), method: method as MethodName }))
-  if (!entries.length) errors.push('methods: list at least one of LP, FT, LP-FT, DAFT')
-  const methods: Recipe[] = []
-  for (const e of entries) {
-    const entry = typeof e === 'string' ? { method: e } : e
-    const known = ['LP', 'FT', 'LP-FT', 'DAFT', 'custom']
-    if (!known.includes(entry.method)) {
-      errors.push(`methods: unknown method '${entry.method}' (known: ${known.join(', ')})`)
-      continue
+  // each method with the path it has in the file, so the spec's problems point back to it
+  const entries: { at: string; method: MethodName; lr?: number | Partial<Recipe['lr']> | undefined; rest: Partial<Recipe> }[] = Array.isArray(f.methods)
+    ? f.methods.map((e, i) => {
+        const { method, lr, ...rest } = typeof e === 'string' ? { method: e } : e
+        return { at: `methods[${i}]`, method, lr, rest }
+      })
+    : Object.entries(f.methods).map(([method, o]) => {
+        const { lr, ...rest } = o ?? {}
+        return { at: `methods.${method}`, method: method as MethodName, lr, rest }
+      })
+  const methods: Recipe[] = entries.map(({ method, lr, rest }) => {
+    const base = defaultRecipe(method)
+    const r: Recipe = {
+      ...base,
+      ...f.defaults,
+      ...(f.epochs !== undefined && base.epochs > 0 ? { epochs: f.epochs } : {}),
+      ...(f.batchSize !== undefined ? { batchSize: f.batchSize } : {}),
+      ...rest,
+      method,
     }
-    const base = defaultRecipe(entry.method)
-    const { lr, ...rest } = entry
-    const r: Recipe = { ...base, ...(file.defaults ?? {}), ...(file.epochs !== undefined && base.epochs > 0 ? { epochs: file.epochs } : {}), ...(file.batchSize !== undefined ? { batchSize: file.batchSize } : {}), ...rest } as Recipe
-    if (typeof lr === 'number') r.lr = { backbone: lr, head: entry.method === 'DAFT' ? base.lr.head : lr }
+    if (typeof lr === 'number') r.lr = { backbone: lr, head: method === 'DAFT' ? base.lr.head : lr }
     else if (lr) r.lr = { ...base.lr, ...lr }
-    for (const p of validateRecipe(r)) errors.push(`methods.${entry.method}: ${p}`)
-    methods.push(r)
-  }
-  const seeds = file.seeds === undefined ? [0] : Array.isArray(file.seeds) ? file.seeds : [file.seeds]
-  if (!seeds.length || seeds.some((s) => !Number.isInteger(s) || s < 0)) errors.push('seeds: non-negative integers')
+    return r
+  })
+  const seeds = f.seeds === undefined ? [0] : Array.isArray(f.seeds) ? f.seeds : [f.seeds]
   let sweep: SweepSpec | undefined
-  if (file.sweep) {
-    const heads = file.sweep.daftHeadLr
-    const mode: HeadLrMode = heads === 'extended' ? 'extended' : 'paper'
-    if (typeof heads === 'string' && heads !== 'extended' && heads !== 'paper') errors.push(`sweep.daftHeadLr: a list of learning rates, 'paper' or 'extended' (got '${heads}')`)
-    const step2 = Array.isArray(heads) ? heads : [...SWEEPS['DAFT-step2']]
-    const step1 = file.sweep.daftStep1HeadLr ?? SWEEPS.DAFT_STEP1_HEAD_LR
-    for (const v of [...step2, step1]) if (!(typeof v === 'number' && v > 0 && v <= 100)) errors.push(`sweep: head learning rates must be numbers in (0, 100] (got ${String(v)})`)
-    for (const [m, grid] of Object.entries(file.sweep.lr ?? {})) {
-      if (!Array.isArray(grid) || grid.some((v) => !(typeof v === 'number' && v > 0 && v <= 100))) errors.push(`sweep.lr.${m}: a list of learning rates in (0, 100]`)
+  if (f.sweep) {
+    const heads = f.sweep.daftHeadLr
+    const mode: HeadLrMode = heads === 'extended' || heads === 'paper' ? heads : (f.sweep.daftHeadLrMode ?? 'paper')
+    sweep = {
+      lr: f.sweep.lr ?? {},
+      daftStep1HeadLr: f.sweep.daftStep1HeadLr ?? SWEEPS.DAFT_STEP1_HEAD_LR,
+      daftHeadLr: Array.isArray(heads) ? heads : [...SWEEPS['DAFT-step2']],
+      daftHeadLrMode: mode,
+      sweepSeed: f.sweep.sweepSeed ?? seeds[0] ?? 0,
     }
-    sweep = { lr: file.sweep.lr ?? {}, daftStep1HeadLr: step1, daftHeadLr: step2, daftHeadLrMode: mode, sweepSeed: file.sweep.sweepSeed ?? seeds[0] ?? 0 }
   }
-  if (errors.length) return { errors }
-  return { spec: { name: file.name ?? 'experiment', model: model!, data, methods, seeds, sweep }, errors }
+  const spec = { name: f.name ?? 'experiment', model, data, methods, seeds, ...(sweep ? { sweep } : {}) }
+  const checked = ExperimentSpecSchema.safeParse(spec)
+  if (checked.success) return { spec: checked.data, errors: [], issues: [] }
+  const issues = fieldIssues(checked.error).map((i) => {
+    const m = /^methods\[(\d+)\]/.exec(i.path)
+    return m ? { ...i, path: entries[Number(m[1])].at + i.path.slice(m[0].length) } : i
+  })
+  return fail(issues)
 }
 
 /** True when the experiment sweeps DAFT's learning rates (so its head rates can be probed). */

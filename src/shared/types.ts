@@ -102,7 +102,7 @@ export interface ModelSummary {
   /** absent in summaries stored by older versions */
   bnMomentum?: BNMomentumInfo
   keyReport: { missing: string[]; unexpected: string[]; notes: string[] }
-  preprocessing: { inputSize: [number, number]; normalize: string }
+  preprocessing: { inputSize: [number, number]; normalize: import('./datasets').NormalizePresetName }
   createdAt: string
 }
 
@@ -264,4 +264,30 @@ export interface RobustnessReport {
   corruptedAt?: { width: number; height: number; images: number }[]
   /** The working size (square) the corrupted images were then resized to and evaluated at. */
   workingSize?: number
+}
+
+/** A `daft worker` of the run queue on Redis (src/main/jobs/queue/), as it announced itself. */
+export interface QueueWorkerInfo {
+  name: string
+  host: string
+  backend: string
+  device: string
+  version: string
+  concurrency: number
+  /** the runs it trains now: the store (app) that owns each, the run, its job */
+  current: { storeId: string; runId: number; jobId: string }[]
+  startedAt: string
+  lastSeen: string
+  /** connected to Redis as a worker of the queue right now (BullMQ's list of workers) */
+  online: boolean
+}
+
+/** The run queue: in use by this app (null: runs train on this machine), and the saved settings. */
+export interface QueueSettings {
+  active: { redis: string; shared: string } | null
+  /** this store's identity on the queue (run folders are <shared>/runs/<storeId>-<runId>) */
+  storeId: string
+  saved: { redis: string; shared: string }
+  /** the environment overrides the saved settings ($DAFT_REDIS / $DAFT_SHARED, or the command line) */
+  overridden: boolean
 }

@@ -57,4 +57,35 @@ describe('layer rules (.dependency-cruiser.cjs)', () => {
     expect(r.out).not.toMatch(/src\/main\/store\/ok\.ts/)
     expect(r.out).not.toMatch(/electron-only-in-entry-and-preload: src\/main\/index\.ts/)
   })
+
+  it('bite: BullMQ (or its ioredis) outside main/jobs', () => {
+    const d = tree({
+      'src/main/jobs/queue/ok.ts': "import { Queue } from 'bullmq'\nexport const q = Queue\n",
+      'src/main/services/queue.ts': "import { Queue } from 'bullmq'\nexport const q = Queue\n",
+      'src/main/cli/redis.ts': "import Redis from 'ioredis'\nexport const r = Redis\n",
+    })
+    const r = cruise(d)
+    expect(r.code).not.toBe(0)
+    expect(r.out).toMatch(/bullmq-only-in-jobs: src\/main\/services\/queue\.ts → \S*node_modules\/bullmq\//)
+    expect(r.out).toMatch(/bullmq-only-in-jobs: src\/main\/cli\/redis\.ts → \S*node_modules\/ioredis\//)
+    expect(r.out).not.toMatch(/src\/main\/jobs\/queue\/ok\.ts/)
+  })
+
+  it('bite: services importing jobs (a type-only import too); the CLI importing the store', () => {
+    const d = tree({
+      'src/main/jobs/runner.ts': "import type { RunnerPort } from '../services/ports'\nexport class JobRunner implements RunnerPort { kick(): void {} }\n",
+      'src/main/services/ports.ts': 'export interface RunnerPort { kick(): void }\n',
+      'src/main/services/index.ts': "import type { JobRunner } from '../jobs/runner'\nexport type R = JobRunner\n",
+      'src/main/store/runs.ts': 'export const listRuns = (): number[] => []\n',
+      'src/main/cli/runs.ts': "import { listRuns } from '../store/runs'\nexport const runs = listRuns\n",
+      'src/main/cli/ok.ts': "import type { RunnerPort } from '../services/ports'\nexport type P = RunnerPort\n",
+    })
+    const r = cruise(d)
+    expect(r.code).not.toBe(0)
+    expect(r.out).toMatch(/services-not-jobs: src\/main\/services\/index\.ts → src\/main\/jobs\/runner\.ts/)
+    expect(r.out).toMatch(/cli-not-store: src\/main\/cli\/runs\.ts → src\/main\/store\/runs\.ts/)
+    // the allowed direction is not reported: jobs implementing the services' port, the CLI using services
+    expect(r.out).not.toMatch(/src\/main\/jobs\/runner\.ts →/)
+    expect(r.out).not.toMatch(/src\/main\/cli\/ok\.ts/)
+  })
 })

@@ -1,30 +1,22 @@
 /**
  * `daft datasets` and `daft models`: the catalog the app lists (Datasets, Models, New experiment), through the same
- * services (services/catalog.ts: importDatasetService and the model import behind deduplicated registration).
- * Both work in the project `daft run` uses (the built-in one the app opens on, or --project NAME).
+ * API operations (`datasets.list` / `datasets.register`, `models.list` / `models.register`: deduplicated
+ * registration, services/catalog.ts). Both work in the project `daft run` uses (`projects.ensure`: the built-in one
+ * the app opens on, or --project NAME). Only a model import starts the engine process (to read the checkpoint).
  */
 import type { Command } from './command'
 import { fractionOption, helpText, out, parse, skippedLines, UsageError } from './args'
-import { DATA_DIR_OPT } from './storeCommands'
+import { DATA_DIR_OPT, withApp } from './storeCommands'
 import type { DatasetDetail, DatasetSummary, ModelSummary } from '../../shared/types'
-import type { Db } from '../store/db'
-import { openStore } from '../store/db'
-import { listDatasets, listModels, projectName } from '../store/catalog'
+import type { RegisterStatus } from '../../shared/catalog'
+import type { App } from '../app'
 import { defaultDataDir } from '../services/dataDir'
-import { cliProject, registerDataset, registerModel, type RegisterStatus } from '../services/catalog'
-import type { InspectModel } from '../services/models'
 
 const PROJECT_OPT: [string, string] = ['--project NAME', 'the project (default: the built-in project the app opens on, where `daft run` registers too; created when missing)']
 
-/** Opens the store and the command's project; closes the store afterwards. */
-async function withProject<T>(values: Record<string, unknown>, fn: (db: Db, project: { id: number; name: string }) => Promise<T>): Promise<T> {
-  const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
-  try {
-    const id = cliProject(db, values.project as string | undefined)
-    return await fn(db, { id, name: projectName(db, id) ?? `#${id}` })
-  } finally {
-    db.close()
-  }
+/** Opens the app and the command's project (`projects.ensure`); closes the app afterwards. */
+async function withProject<T>(values: Record<string, unknown>, fn: (app: App, project: { id: number; name: string }) => Promise<T>): Promise<T> {
+  return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => fn(app, await app.services['projects.ensure']({ name: values.project as string | undefined })))
 }
 
 /** The sub-command (`list` when none) and its positionals. */
@@ -95,16 +87,16 @@ export const datasetsCommand: Command = {
     if (sub === 'list') {
       if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`, DATASETS_LIST)
       onlyForImport(values, ['name', 'val-fraction'], DATASETS_LIST)
-      return withProject(values, async (db, project) => {
-        const list = listDatasets(db, project.id)
+      return withProject(values, async (app, project) => {
+        const list = await app.services['datasets.list']({ projectId: project.id })
         out(json, { project, datasets: list }, () => [`project '${project.name}' (#${project.id}): ${plural(list.length, 'dataset')}`, ...list.map(datasetLine)].join('\n'))
         return 0
       })
     }
     if (rest.length !== 1) throw new UsageError(rest.length ? `one folder at a time (got ${rest.length})` : 'the dataset folder is required', DATASETS_IMPORT)
     const valFraction = fractionOption(values, 'val-fraction')
-    return withProject(values, async (db, project) => {
-      const r = await registerDataset(db, { projectId: project.id, root: rest[0], name: values.name as string | undefined, valFraction })
+    return withProject(values, async (app, project) => {
+      const r = await app.services['datasets.register']({ projectId: project.id, root: rest[0], name: values.name as string | undefined, valFraction })
       const d = r.dataset
       out(json, { status: r.status, project, fingerprint: r.fingerprint, dataset: d }, () =>
         [`dataset '${d.name}' (#${d.id}) in project '${project.name}': ${statusText(r.status, 'folder')}`, ...importReportLines(d), `fingerprint ${r.fingerprint}`].join('\n'),
@@ -118,19 +110,6 @@ export const datasetsCommand: Command = {
 
 const MODELS_LIST = 'models [list] [--project NAME] [--data-dir DIR] [--json]'
 const MODELS_IMPORT = 'models import PATH [--name N] [--arch A] [--project NAME] [--data-dir DIR] [--json]'
-
-/** `model.inspect` in this process (as `daft inspect`), the tensor backend started on first use only. */
-function inProcessInspect(): InspectModel {
-  let inspect: InspectModel | undefined
-  return async (path, arch) => {
-    if (!inspect) {
-      const { initBackend } = await import('../engine/backend')
-      await initBackend()
-      inspect = (await import('../engine/tasks/models')).inspectModel
-    }
-    return inspect(path, arch)
-  }
-}
 
 function modelLine(m: ModelSummary): string {
   return `  #${String(m.id).padEnd(4)} ${m.name.padEnd(24)} ${m.arch.padEnd(12)} ${plural(m.numClasses, 'class').padEnd(11)} ${`${m.parameters.toLocaleString('en-US')} parameters`.padEnd(24)} ${String(m.bnLayers.length).padStart(3)} BN  ${m.path}`
@@ -151,15 +130,16 @@ export const modelsCommand: Command = {
     if (sub === 'list') {
       if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`, MODELS_LIST)
       onlyForImport(values, ['name', 'arch'], MODELS_LIST)
-      return withProject(values, async (db, project) => {
-        const list = listModels(db, project.id)
+      return withProject(values, async (app, project) => {
+        const list = await app.services['models.list']({ projectId: project.id })
         out(json, { project, models: list }, () => [`project '${project.name}' (#${project.id}): ${plural(list.length, 'model')}`, ...list.map(modelLine)].join('\n'))
         return 0
       })
     }
     if (rest.length !== 1) throw new UsageError(rest.length ? `one checkpoint at a time (got ${rest.length})` : 'the checkpoint path is required', MODELS_IMPORT)
-    return withProject(values, async (db, project) => {
-      const r = await registerModel(db, inProcessInspect(), { projectId: project.id, path: rest[0], name: values.name as string | undefined, arch: values.arch as string | undefined })
+    return withProject(values, async (app, project) => {
+      // the checkpoint is read by the engine process (`model.inspect`), started for it
+      const r = await app.services['models.register']({ projectId: project.id, path: rest[0], name: values.name as string | undefined, arch: values.arch as string | undefined })
       const m = r.model
       out(json, { status: r.status, project, fingerprint: r.fingerprint, model: m }, () =>
         [

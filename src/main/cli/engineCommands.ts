@@ -5,14 +5,13 @@
 import { basename } from 'node:path'
 import type { Command } from './command'
 import { helpText, intOption, out, parse, pct, progressBar, required, skippedLines } from './args'
-import type { NormalizePreset } from '../../shared/datasets'
+import { NORMALIZE_PRESET_NAMES as NORMALIZE, type NormalizePresetName } from '../../shared/datasets'
 
-const NORMALIZE = ['imagenet', 'minus1to1', 'clip', 'unit']
-
-function normalizeOption(v: unknown): NormalizePreset | undefined {
+function normalizeOption(v: unknown): NormalizePresetName | undefined {
   if (v === undefined) return undefined
-  if (typeof v !== 'string' || !NORMALIZE.includes(v)) throw new Error(`--normalize must be one of ${NORMALIZE.join(', ')} (got ${String(v)})`)
-  return v as NormalizePreset
+  const preset = NORMALIZE.find((p) => p === v)
+  if (!preset) throw new Error(`--normalize must be one of ${NORMALIZE.join(', ')} (got ${String(v)})`)
+  return preset
 }
 
 const MODEL_OPTS: [string, string][] = [
@@ -36,7 +35,7 @@ async function engine() {
   return { backend, ...(await import('../engine/tasks/folderOps')) }
 }
 
-const EVAL_USAGE = 'evaluate --model PATH [--arch NAME] --data DIR [--classes a,b,...] [--size N] [--normalize imagenet|minus1to1|clip] [--batch-size 64]'
+const EVAL_USAGE = `evaluate --model PATH [--arch NAME] --data DIR [--classes a,b,...] [--size N] [--normalize ${NORMALIZE.join('|')}] [--batch-size 64]`
 export const evaluateCommand: Command = {
   summary: 'accuracy of a checkpoint on an image folder',
   usage: 'evaluate --model PATH --data DIR [...]',

@@ -3,12 +3,8 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSy
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Command } from './command'
 import { helpText, out, parse, UsageError } from './args'
-import { DATA_DIR_OPT } from './storeCommands'
+import { DATA_DIR_OPT, findExperiment, withApp } from './storeCommands'
 import { defaultDataDir } from '../services/dataDir'
-import { openStore } from '../store/db'
-import * as runs from '../store/runs'
-import { reportService } from '../services/report'
-import pkg from '../../../package.json'
 
 /** Writes `text` to `target` through a temp file next to it (fsynced, renamed into place); refuses an existing target unless `overwrite`. */
 export function writeFileAtomic(target: string, text: string, overwrite: boolean): void {
@@ -42,18 +38,15 @@ export const reportCommand: Command = {
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, out: { type: 'string' }, overwrite: { type: 'boolean' } }, REPORT_USAGE)
     if (!positionals[0]) throw new UsageError('an experiment id or name is required', REPORT_USAGE)
-    const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
-    try {
-      const exp = runs.findExperiment(db, positionals[0])
-      if (!exp) throw new Error(`no experiment '${positionals[0]}'`)
-      const { html, fileName } = await reportService(db, exp.id, pkg.version)
+    // the report is built from the store alone: the engine process is never started
+    return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => {
+      const exp = await findExperiment(app, positionals[0])
+      const { html, fileName } = await app.services['experiments.report']({ experimentId: exp.id })
       const target = resolve(typeof values.out === 'string' && values.out ? values.out : fileName)
       writeFileAtomic(target, html, !!values.overwrite)
       const bytes = Buffer.byteLength(html)
       out(!!values.json, { experimentId: exp.id, out: target, bytes }, () => `experiment #${exp.id} '${exp.name}': wrote the report to ${target} (${(bytes / 1024).toFixed(0)} KB)`)
       return 0
-    } finally {
-      db.close()
-    }
+    })
   },
 }

@@ -1,6 +1,8 @@
 /**
- * `daft run`, `daft runs`, `daft compare`, `daft resume`, `daft cancel`: the app's services and job
- * runner without Electron, on the store in --data-dir (default: the same as `npm run serve`).
+ * `daft run`, `daft runs`, `daft compare`, `daft resume`, `daft cancel`, `daft analyze`, `daft robustness`,
+ * `daft export`: a thin client of the app (app.ts) on the store in --data-dir (default: the same as `npm run
+ * serve`). Data goes through `app.services[op]` (the API contract the HTTP and IPC transports serve) and progress
+ * through `app.events` (the API's typed events); the engine process starts only when an operation needs it.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -12,21 +14,14 @@ import { applyHeadProbe, resolveExperiment, sweepsDaft, type ExperimentFile, typ
 import { headProbeLines } from '../../shared/headProbe'
 import type { ExperimentSpec } from '../../shared/experiments'
 import { healthLines } from '../../shared/health'
-import { accuracyCell, compareRuns, comparisonCsv } from '../../shared/compare'
-import type { ComparisonTable } from '../../shared/types'
+import { accuracyCell, comparisonCsv } from '../../shared/compare'
+import type { ComparisonTable, Gallery } from '../../shared/types'
+import type { ApiEvent } from '../../shared/api'
+import type { ExperimentCatalog } from '../../shared/catalog'
 import { startApp, type App } from '../app'
 import { forkSpawner } from '../jobs/forkSpawner'
 import { defaultDataDir } from '../services/dataDir'
-import { openStore } from '../store/db'
-import * as runs from '../store/runs'
-import { createExperimentService, probeHeadLrService } from '../services/experiments'
-import { DEMO_MODEL_FILE, demoDataDir, ensureDemoAssets } from '../services/demo'
-import { cliProject, registerExperimentCatalog, type ExperimentCatalog } from '../services/catalog'
-import { engineInspect } from '../services/models'
-import { projectName } from '../store/catalog'
-import { generateDemoData } from '../demo/generate'
-import { getAnalysis } from '../store/analysis'
-import { analyzeAndStore, galleryService, robustnessService } from '../services/analysis'
+import { DEMO_MODEL_FILE, demoDataDir } from '../services/demo'
 
 /** --data-dir, as every store command's help says it */
 export const DATA_DIR_OPT: [string, string] = ['--data-dir DIR', 'the store (default $DAFT_DATA_DIR, else the one `npm run serve` and the app use)']
@@ -45,22 +40,50 @@ function resourcesDir(): string {
   return resolve(here, '..', '..', '..', 'resources')
 }
 
-function openApp(dataDir: string): App {
-  return startApp({ dataDir, mode: 'cli', spawner: forkSpawner({ entry: engineEntry() }), resourcesDir: resourcesDir(), skipDemo: true })
+/**
+ * The app on the store in `dataDir`, its engine process started on first use (read-only commands never start
+ * it). `demo`: the demo's data and model are drawn and registered (app.demoReady) as the app does on start-up.
+ */
+export function openApp(dataDir: string, opts: { demo?: boolean } = {}): App {
+  return startApp({ dataDir, mode: 'cli', spawner: forkSpawner({ entry: engineEntry() }), resourcesDir: resourcesDir(), skipDemo: !opts.demo, lazyEngine: true })
 }
 
-/** Waits for the runner to empty its queue, drawing a progress bar from run events. */
-async function drain(app: App, json: boolean): Promise<void> {
+/** An app for one command: closed (its engine stopped, the store closed) when `fn` settles. */
+export async function withApp<T>(dataDir: string, fn: (app: App) => Promise<T>, opts: { demo?: boolean } = {}): Promise<T> {
+  const app = openApp(dataDir, opts)
+  try {
+    return await fn(app)
+  } finally {
+    await app.close()
+  }
+}
+
+/**
+ * Queues runs with `start` (an operation that queues and kicks them) and waits until the queue is empty, drawing
+ * a progress bar from the run events. `announce` prints what `start` answered before any run's event does (a run
+ * may start, and say so, before `start` returns).
+ */
+async function drain<T>(app: App, json: boolean, start: () => Promise<T>, announce: (r: T) => void = () => undefined): Promise<T> {
+  // the engine first (runs train here unless a queue hands them to workers): a start failure is this command's
+  // error, not runs left waiting in the queue
+  if (!app.queue) await app.engineReady
   const bar = progressBar(!json)
-  const unsub = app.events.subscribe((ev) => {
+  const show = (ev: ApiEvent): void => {
     if (ev.type === 'run.batch') bar(`run #${ev.runId} epoch ${ev.epoch + 1}`, ev.batch + 1, ev.batches)
     else if (ev.type === 'run.state' && !json) process.stderr.write(`run #${ev.runId}: ${ev.status}${ev.error ? ` (${ev.error})` : ''}\n`)
-  })
-  await app.engineReady
-  app.runner.kick()
-  await new Promise((r) => setTimeout(r, 50))
-  await app.runner.idle()
-  unsub()
+  }
+  let held: ApiEvent[] | null = []
+  const unsub = app.events.subscribe((ev) => (held ? held.push(ev) : show(ev)))
+  try {
+    const r = await start()
+    announce(r)
+    for (const ev of held.splice(0)) show(ev)
+    held = null
+    await app.idle()
+    return r
+  } finally {
+    unsub()
+  }
 }
 
 export function formatTable(t: ComparisonTable): string {
@@ -139,56 +162,71 @@ export const runCommand: Command = {
       return what === 'model' ? join(resourcesDir(), 'demo', DEMO_MODEL_FILE) : join(demoDataDir(dataDir), what)
     }
     const resolved = resolveExperiment(parsed, resolvePath)
-    if (!resolved.spec) throw new Error(`${abs}: ${resolved.errors.join('; ')}`)
+    // one line per problem: the file as given and the field's path in it (methods[1].lr.backbone: ...)
+    if (!resolved.spec) throw new Error(resolved.errors.map((e) => `${file}: ${e}`).join('\n'))
     let spec = resolved.spec
-    if (usesDemo) await generateDemoData(demoDataDir(dataDir))
     const json = !!values.json
-    const app = openApp(dataDir)
-    try {
-      if (sweepsDaft(spec)) {
-        // is the paper's eta_w grid safe for this model's features? recorded with the experiment either way
-        await app.engineReady
-        const { result, grid } = await probeHeadLrService(app.engine, dataDir, spec)
-        spec = applyHeadProbe(spec, result, grid)
-        if (!json) process.stderr.write(headProbeLines(result, grid, spec.sweep?.daftHeadLrMode ?? 'paper').join('\n') + '\n')
-      } else if (!json && zeroHeadRates(spec).length) {
-        // single runs with a zero head (DAFT and its ablations): warn before training when their eta_w blows up
-        // (a message only: nothing is recorded, so --json skips the probe)
-        await app.engineReady
-        const { result } = await probeHeadLrService(app.engine, dataDir, spec, zeroHeadRates(spec))
-        const bad = result.points.filter((p) => p.blowup)
-        if (bad.length) {
-          process.stderr.write(
-            `warning: on this model's features (mean squared norm ${result.meanSqFeatureNorm.toFixed(1)}) a zero head trained alone blows up at eta_w ${bad.map((p) => p.lr).join(', ')} ` +
-              `(loss ${bad.map((p) => p.finalLoss.toFixed(2)).join(', ')} after ${result.steps} steps, start ln ${result.numClasses} = ${result.startLoss.toFixed(2)}): lower lr.head, or sweep it with sweep.daftHeadLr: extended\n`,
-          )
+    return withApp(
+      dataDir,
+      async (app) => {
+        // the demo's data and model under the names the app gives them (drawn and registered as on the app's start-up)
+        if (usesDemo) await app.demoReady.catch((e) => process.stderr.write(`warning: demo set-up failed: ${(e as Error).message}\n`))
+        if (sweepsDaft(spec)) {
+          // is the paper's eta_w grid safe for this model's features? recorded with the experiment either way
+          const { result, grid } = await app.services['experiments.probeHeadLr']({ spec })
+          spec = applyHeadProbe(spec, result, grid)
+          if (!json) process.stderr.write(headProbeLines(result, grid, spec.sweep?.daftHeadLrMode ?? 'paper').join('\n') + '\n')
+        } else if (!json && zeroHeadRates(spec).length) {
+          // single runs with a zero head (DAFT and its ablations): warn before training when their eta_w blows up
+          // (a message only: nothing is recorded, so --json skips the probe)
+          const { result } = await app.services['experiments.probeHeadLr']({ spec, lrs: zeroHeadRates(spec) })
+          const bad = result.points.filter((p) => p.blowup)
+          if (bad.length) {
+            process.stderr.write(
+              `warning: on this model's features (mean squared norm ${result.meanSqFeatureNorm.toFixed(1)}) a zero head trained alone blows up at eta_w ${bad.map((p) => p.lr).join(', ')} ` +
+                `(loss ${bad.map((p) => p.finalLoss.toFixed(2)).join(', ')} after ${result.steps} steps, start ln ${result.numClasses} = ${result.startLoss.toFixed(2)}): lower lr.head, or sweep it with sweep.daftHeadLr: extended\n`,
+            )
+          }
         }
-      }
-      // one catalog: what the file names is registered where the app lists it (and serves its images from)
-      const projectId = cliProject(app.db, values.project as string | undefined)
-      await app.engineReady
-      // the demo's data and model under the names the app gives them (the app registers them so on start-up)
-      if (usesDemo) await ensureDemoAssets(app.db, app.engine, dataDir, resourcesDir()).catch((e) => process.stderr.write(`warning: demo set-up failed: ${(e as Error).message}\n`))
-      const catalog = await registerExperimentCatalog(app.db, engineInspect(app.engine), projectId, spec)
-      if (!json) process.stderr.write(catalogLines(catalog, projectName(app.db, projectId) ?? `#${projectId}`).join('\n') + '\n')
-      const { experimentId, runIds } = createExperimentService(app.db, projectId, spec)
-      if (!json) process.stderr.write(`experiment #${experimentId} '${spec.name}': ${runIds.length} runs queued\n`)
-      await drain(app, json)
-      const all = runs.listRuns(app.db, { experimentId })
-      const table = compareRuns(experimentId, spec.name, all)
-      out(json, { experimentId, projectId, catalog: catalogSummary(catalog), runs: all, comparison: table }, () => formatTable(table))
-      return all.some((r) => r.status === 'failed') ? 1 : 0
-    } finally {
-      await app.close()
-    }
+        // one catalog: what the file names is registered where the app lists it (and serves its images from)
+        const project = await app.services['projects.ensure']({ name: values.project as string | undefined })
+        const catalog = await app.services['experiments.registerCatalog']({ projectId: project.id, spec })
+        if (!json) process.stderr.write(catalogLines(catalog, project.name).join('\n') + '\n')
+        const { experimentId } = await drain(
+          app,
+          json,
+          () => app.services['experiments.create']({ projectId: project.id, spec }),
+          ({ experimentId, runIds }) => {
+            if (!json) process.stderr.write(`experiment #${experimentId} '${spec.name}': ${runIds.length} runs queued\n`)
+          },
+        )
+        const all = await app.services['runs.list']({ experimentId })
+        const table = await app.services['experiments.compare']({ experimentId })
+        out(json, { experimentId, projectId: project.id, catalog: catalogSummary(catalog), runs: all, comparison: table }, () => formatTable(table))
+        return all.some((r) => r.status === 'failed') ? 1 : 0
+      },
+      { demo: usesDemo },
+    )
   },
+}
+
+/** An experiment by id or name (`experiments.find`), or the command's error. */
+export async function findExperiment(app: App, idOrName: string): Promise<{ id: number; name: string }> {
+  const exp = await app.services['experiments.find']({ idOrName })
+  if (!exp) throw new Error(`no experiment '${idOrName}'`)
+  return exp
+}
+
+/** One run (`runs.get`, without its batch losses); the error names a run that does not exist. */
+async function getRun(app: App, runId: number): Promise<RunSummary> {
+  return (await app.services['runs.get']({ runId, afterStep: Number.MAX_SAFE_INTEGER })).run
 }
 
 function runLine(r: RunSummary): string {
   const acc = r.final ? Object.entries(r.final).map(([k, v]) => `${k} ${pct(v)}`).join(', ') : ''
   const best = r.bestEpoch === null ? '' : r.bestEpoch < 0 ? ' best epoch 0 (start)' : ` best epoch ${r.bestEpoch + 1}`
   const health = healthLines(r.health).map((l) => `\n      ${l}`).join('')
-  return `#${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${r.method.padEnd(6)} seed ${r.seed} lr ${r.lr.backbone}/${r.lr.head} ${r.experiment}${best} ${acc}${r.error ? ` error: ${r.error}` : ''}${health}`
+  return `#${String(r.id).padEnd(4)} ${r.status.padEnd(11)} ${r.method.padEnd(6)} seed ${r.seed} lr ${r.lr.backbone}/${r.lr.head} ${r.experiment}${r.worker ? ` on worker ${r.worker}` : ''}${best} ${acc}${r.error ? ` error: ${r.error}` : ''}${health}`
 }
 
 const RUNS_USAGE = 'runs [--data-dir DIR] [--json]'
@@ -198,15 +236,12 @@ export const runsCommand: Command = {
   help: helpText(RUNS_USAGE, 'Every run with its status, method, seed, learning rates, best epoch, final accuracies and health notes.', [DATA_DIR_OPT]),
   async run(args) {
     const { values } = parse(args, { 'data-dir': { type: 'string' } }, RUNS_USAGE)
-    const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
-    try {
-      runs.recoverInterrupted(db)
-      const list = runs.listRuns(db)
+    // (opening the app marks runs left running by a process that died as interrupted)
+    return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => {
+      const list = await app.services['runs.list']({})
       out(!!values.json, { runs: list }, () => (list.length ? list.map(runLine).join('\n') : 'no runs yet'))
       return 0
-    } finally {
-      db.close()
-    }
+    })
   },
 }
 
@@ -218,17 +253,13 @@ export const compareCommand: Command = {
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, csv: { type: 'boolean' } }, COMPARE_USAGE)
     if (!positionals[0]) throw new UsageError('an experiment id or name is required', COMPARE_USAGE)
-    const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
-    try {
-      const exp = runs.findExperiment(db, positionals[0])
-      if (!exp) throw new Error(`no experiment '${positionals[0]}'`)
-      const table = compareRuns(exp.id, exp.name, runs.listRuns(db, { experimentId: exp.id }))
+    return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => {
+      const exp = await findExperiment(app, positionals[0])
+      const table = await app.services['experiments.compare']({ experimentId: exp.id })
       if (values.csv) process.stdout.write(comparisonCsv(table))
       else out(!!values.json, table, () => formatTable(table))
       return 0
-    } finally {
-      db.close()
-    }
+    })
   },
 }
 
@@ -241,18 +272,17 @@ export const resumeCommand: Command = {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, RESUME_USAGE)
     const runId = runIdArg(positionals, RESUME_USAGE)
     const json = !!values.json
-    const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
-    try {
-      const st = runs.getRunStatus(app.db, runId)
-      if (!st) throw new Error(`run ${runId} does not exist`)
-      if (!app.runner.resume(runId)) throw new Error(`run ${runId} is ${st.status}; only interrupted runs resume`)
-      await drain(app, json)
-      const [r] = runs.listRuns(app.db, { runId })
+    return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => {
+      const st = await getRun(app, runId)
+      const notResumable = (): Error => new Error(`run ${runId} is ${st.status}; only interrupted runs resume`)
+      if (st.status !== 'interrupted') throw notResumable()
+      await drain(app, json, async () => {
+        if (!(await app.services['runs.resume']({ runId })).resumed) throw notResumable()
+      })
+      const r = await getRun(app, runId)
       out(json, r, () => runLine(r))
       return r.status === 'succeeded' ? 0 : 1
-    } finally {
-      await app.close()
-    }
+    })
   },
 }
 
@@ -264,18 +294,15 @@ export const cancelCommand: Command = {
   async run(args) {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' } }, CANCEL_USAGE)
     const runId = runIdArg(positionals, CANCEL_USAGE)
-    const db = openStore(defaultDataDir(values['data-dir'] as string | undefined))
-    try {
-      const st = runs.getRunStatus(db, runId)
-      if (!st) throw new Error(`run ${runId} does not exist`)
-      const cancelled = runs.cancelQueued(db, runId) || runs.requestCancel(db, runId)
+    return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => {
+      const st = await getRun(app, runId)
+      // a queued run is cancelled here; a running one is asked (through the store) to stop by the process running it
+      const { cancelled } = await app.services['runs.cancel']({ runId })
       out(!!values.json, { runId, cancelled, status: st.status }, () =>
         cancelled ? `run ${runId}: cancel ${st.status === 'queued' ? 'done' : 'requested (the process running it stops between batches)'}` : `run ${runId} is ${st.status}: nothing to cancel`,
       )
       return cancelled ? 0 : 1
-    } finally {
-      db.close()
-    }
+    })
   },
 }
 
@@ -292,12 +319,11 @@ export const analyzeCommand: Command = {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, k: { type: 'string' }, recompute: { type: 'boolean' } }, ANALYZE_USAGE)
     const runId = runIdArg(positionals, ANALYZE_USAGE)
     const k = Number(values.k ?? 4)
-    const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
-    try {
-      await app.engineReady
-      const ctx = { db: app.db, engine: app.engine, events: app.events, dataDir: defaultDataDir(values['data-dir'] as string | undefined) }
-      const analysis = (!values.recompute && getAnalysis(app.db, runId)) || (await analyzeAndStore(ctx, runId))
-      const galleries = analysis.sets.map((s) => galleryService(app.db, runId, s.set, k))
+    return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => {
+      // stored, or computed now (the engine starts for that only)
+      const analysis = (!values.recompute && (await app.services['analysis.get']({ runId }))) || (await app.services['analysis.recompute']({ runId }))
+      const galleries: Gallery[] = []
+      for (const s of analysis.sets) galleries.push(await app.services['analysis.gallery']({ runId, set: s.set, k }))
       out(!!values.json, { analysis, galleries }, () => {
         const lines = [`run #${runId} ${analysis.method}: feature distortion (pretrained vs fine-tuned features, eval mode)`]
         for (const s of analysis.sets) {
@@ -317,9 +343,7 @@ export const analyzeCommand: Command = {
         return lines.join('\n')
       })
       return 0
-    } finally {
-      await app.close()
-    }
+    })
   },
 }
 
@@ -336,14 +360,13 @@ export const robustnessCommand: Command = {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, limit: { type: 'string' }, recompute: { type: 'boolean' } }, ROBUST_USAGE)
     const runId = runIdArg(positionals, ROBUST_USAGE)
     const dataDir = defaultDataDir(values['data-dir'] as string | undefined)
-    const app = openApp(dataDir)
-    const bar = progressBar(!values.json)
-    app.engine.on('event', (ev: { type: string; done?: number; total?: number }) => {
-      if (ev.type === 'progress') bar('corruptions', ev.done!, ev.total!)
-    })
-    try {
-      await app.engineReady
-      const r = await robustnessService({ db: app.db, engine: app.engine, events: app.events, dataDir }, runId, { recompute: !!values.recompute, limit: values.limit ? Number(values.limit) : undefined })
+    return withApp(dataDir, async (app) => {
+      const bar = progressBar(!values.json)
+      app.events.subscribe((ev) => {
+        if (ev.type === 'task.progress') bar('corruptions', ev.done, ev.total)
+      })
+      // stored, or computed now (the engine starts for that only)
+      const r = await app.services['analysis.robustness']({ runId, recompute: !!values.recompute, limit: values.limit ? Number(values.limit) : undefined })
       out(!!values.json, r, () =>
         [
           `run #${runId}: ${r.images} ID test images, clean error ${pct(r.cleanError)}, mCE ${pct(r.mCE)}`,
@@ -352,9 +375,7 @@ export const robustnessCommand: Command = {
         ].join('\n'),
       )
       return 0
-    } finally {
-      await app.close()
-    }
+    })
   },
 }
 
@@ -371,14 +392,10 @@ export const exportCommand: Command = {
     const { values, positionals } = parse(args, { 'data-dir': { type: 'string' }, out: { type: 'string' }, format: { type: 'string' }, initial: { type: 'boolean' }, overwrite: { type: 'boolean' } }, EXPORT_USAGE)
     const runId = runIdArg(positionals, EXPORT_USAGE)
     const format = (values.format ?? 'safetensors') as 'safetensors' | 'tfjs'
-    const app = openApp(defaultDataDir(values['data-dir'] as string | undefined))
-    try {
-      await app.engineReady
+    return withApp(defaultDataDir(values['data-dir'] as string | undefined), async (app) => {
       const r = await app.services['runs.export']({ runId, format, which: values.initial ? 'initial' : 'final', out: required(values, 'out', EXPORT_USAGE), overwrite: !!values.overwrite })
       out(!!values.json, r, () => `run #${runId}: wrote ${r.format} (${r.arch}) to ${r.out}`)
       return 0
-    } finally {
-      await app.close()
-    }
+    })
   },
 }

@@ -42,8 +42,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body))
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>): void {
-  sendJson(res, status, { error: { code, message } } satisfies ApiErrorBody, headers)
+function sendError(res: ServerResponse, status: number, code: string, message: string, headers?: Record<string, string>, issues?: ApiErrorBody['error']['issues']): void {
+  sendJson(res, status, { error: { code, message, ...(issues ? { issues } : {}) } } satisfies ApiErrorBody, headers)
 }
 
 const tooLarge = (): HttpError => new HttpError(413, 'too_large', `request body over ${MAX_BODY >> 20} MiB`)
@@ -146,7 +146,8 @@ export function serveApi(server: Server, opts: HttpServerOptions): Server {
   function fail(res: ServerResponse, e: unknown): void {
     try {
       if (e instanceof HttpError) return sendError(res, e.status, e.code, e.message, e.headers)
-      if (e instanceof ApiError) return sendError(res, 400, e.code, e.message)
+      // a request its schema refused (services/validate.ts) is a 400 naming the fields, with them listed as `issues`
+      if (e instanceof ApiError) return sendError(res, 400, e.code, e.message, undefined, e.issues)
       console.error('serve: request failed:', e)
       sendError(res, 500, 'internal', e instanceof Error ? e.message : String(e))
     } catch (again) {

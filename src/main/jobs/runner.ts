@@ -15,14 +15,13 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Db } from '../store/db'
 import { EngineDownError, type EngineHost } from './engineHost'
 import type { EventHub } from '../services/events'
+import { runDirOf } from '../services/dataDir'
+import type { RunnerPort } from '../services/ports'
 import { FINAL_WEIGHTS, type EngineEvent } from '../engine/protocol'
 import * as runs from '../store/runs'
 import { checkpointWeightsPath, chooseCheckpoint } from '../engine/tasks/checkpoint'
 
-/** Where a run's checkpoint, weights and exports live. */
-export function runDirOf(dataDir: string, runId: number): string {
-  return join(dataDir, 'runs', String(runId))
-}
+export { runDirOf }
 
 export interface RunnerOptions {
   dataDir: string
@@ -31,7 +30,7 @@ export interface RunnerOptions {
   afterRun?: (runId: number) => void | Promise<void>
 }
 
-export class JobRunner {
+export class JobRunner implements RunnerPort {
   private current: { runId: number; name: string } | null = null
   private pumping = false
   private beat?: ReturnType<typeof setInterval>
@@ -64,8 +63,13 @@ export class JobRunner {
     if (!this.pumping) void this.pump()
   }
 
-  /** Resolves when the queue is empty and nothing runs. */
+  /**
+   * Works through the queue (kick) and resolves when it is empty and nothing runs. The kick is part of it: a
+   * caller that queued runs needs no kick (nor a pause) of its own first, and a run queued while an earlier pump
+   * was ending (say, one that stopped because the engine did not start) is not left waiting.
+   */
   idle(): Promise<void> {
+    this.kick()
     if (!this.pumping) return Promise.resolve()
     return new Promise((r) => this.idleWaiters.push(r))
   }

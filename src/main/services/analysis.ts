@@ -3,15 +3,16 @@ import { join } from 'node:path'
 import { ApiError } from '../../shared/api'
 import type { Gallery, RobustnessReport, RunAnalysis } from '../../shared/types'
 import type { Db } from '../store/db'
-import type { EngineHost } from '../jobs/engineHost'
+import type { EnginePort } from './ports'
 import type { EventHub } from './events'
 import * as runs from '../store/runs'
 import * as store from '../store/analysis'
-import { runDirOf } from '../jobs/runner'
+import { runDirOf } from './dataDir'
+import { recordedRunDir } from '../store/remoteRuns'
 
 export interface AnalysisContext {
   db: Db
-  engine: EngineHost
+  engine: EnginePort
   events: EventHub
   dataDir: string
 }
@@ -28,7 +29,7 @@ export async function analyzeAndStore(ctx: AnalysisContext, runId: number): Prom
   requireFinished(ctx.db, runId)
   ctx.events.publish({ type: 'analysis.state', runId, state: 'running' })
   try {
-    const r = await ctx.engine.request('run.analyze', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: runDirOf(ctx.dataDir, runId), cacheDir: join(ctx.dataDir, 'cache') })
+    const r = await ctx.engine.request('run.analyze', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: recordedRunDir(ctx.db, runId) ?? runDirOf(ctx.dataDir, runId), cacheDir: join(ctx.dataDir, 'cache') })
     store.saveAnalysis(ctx.db, runId, { ...r.analysis, classes: r.classes }, r.images)
     ctx.events.publish({ type: 'analysis.state', runId, state: 'done' })
     return store.getAnalysis(ctx.db, runId)!
@@ -53,7 +54,7 @@ export async function robustnessService(ctx: AnalysisContext, runId: number, opt
   requireFinished(ctx.db, runId)
   const have = store.getRobustness(ctx.db, runId)
   if (have && !opts.recompute) return have
-  const r = await ctx.engine.request('run.robustness', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: runDirOf(ctx.dataDir, runId), limit: opts.limit })
+  const r = await ctx.engine.request('run.robustness', { runId, spec: runs.getRunSpec(ctx.db, runId), runDir: recordedRunDir(ctx.db, runId) ?? runDirOf(ctx.dataDir, runId), limit: opts.limit })
   store.saveRobustness(ctx.db, runId, r)
   return r
 }

@@ -17,9 +17,10 @@ import { realpath, stat } from 'node:fs/promises'
 import { basename, relative } from 'node:path'
 import { ApiError } from '../../shared/api'
 import type { ExperimentSpec } from '../../shared/experiments'
-import type { DatasetDetail, ModelSummary } from '../../shared/types'
+import type { DatasetDetail } from '../../shared/types'
+import type { DatasetRegistration, ExperimentCatalog, ExperimentCatalogEntry, ModelRegistration, RegisterStatus } from '../../shared/catalog'
 import type { Db } from '../store/db'
-import { addDatasetRoot, datasetKeys, ensureProject, getDataset, getModel, modelKeys, saveModel, setDatasetFingerprint, type DatasetKey } from '../store/catalog'
+import { addDatasetRoot, datasetKeys, ensureProject, getDataset, getModel, modelKeys, projectName, saveModel, setDatasetFingerprint, type DatasetKey } from '../store/catalog'
 import { ensureDemoProject } from './projects'
 import { importDatasetService } from './datasets'
 import { defaultModelName, modelFingerprint, type InspectModel } from './models'
@@ -27,7 +28,7 @@ import { detectLayoutAsync, type SplitName } from '../engine/data/import'
 import { indexImageFolderAsync } from '../engine/data/folder'
 import { TooManyEntriesError, Yielder } from '../engine/data/walk'
 
-export type RegisterStatus = 'added' | 'updated' | 'reused'
+export type { DatasetRegistration, ExperimentCatalog, ExperimentCatalogEntry, ModelRegistration, RegisterStatus }
 
 export const CLI_PROJECT_DESCRIPTION = 'Datasets, models and experiments added with the daft command line (--project).'
 
@@ -38,6 +39,13 @@ export const CLI_PROJECT_DESCRIPTION = 'Datasets, models and experiments added w
 export function cliProject(db: Db, name?: string): number {
   const n = name?.trim()
   return n ? ensureProject(db, n, CLI_PROJECT_DESCRIPTION) : ensureDemoProject(db)
+}
+
+/** `projects.ensure`: cliProject's project with its name. */
+export function openProject(db: Db, name?: string): { id: number; name: string } {
+  if (name !== undefined && typeof name !== 'string') throw new ApiError('bad_request', 'name: expected a project name')
+  const id = cliProject(db, name)
+  return { id, name: projectName(db, id) ?? `#${id}` }
 }
 
 function walkFailure(e: unknown): never {
@@ -104,12 +112,6 @@ async function realFolder(root: unknown): Promise<string> {
   return real
 }
 
-export interface DatasetRegistration {
-  status: RegisterStatus
-  dataset: DatasetDetail
-  fingerprint: string
-}
-
 /**
  * Registers a dataset folder in a project, deduplicated (see the file comment). `valFraction` given: an entry split
  * with another fraction is not reused (the folder is imported again with this one). `name` given: the name of a new
@@ -165,12 +167,6 @@ export async function importDatasetFingerprinted(db: Db, req: { projectId: numbe
   return dataset
 }
 
-export interface ModelRegistration {
-  status: RegisterStatus
-  model: ModelSummary
-  fingerprint: string
-}
-
 async function realOrNull(p: string): Promise<string | null> {
   return realpath(p).catch(() => null)
 }
@@ -221,20 +217,6 @@ export async function registerModel(db: Db, inspect: InspectModel, req: { projec
     throw new ApiError('bad_checkpoint', (e as Error).message)
   }
   return { status: here ? 'updated' : 'added', model: saveModel(db, req.projectId, name, info, fingerprint), fingerprint }
-}
-
-export interface ExperimentCatalogEntry {
-  /** 'id', or the OOD set's name */
-  set: string
-  root: string
-  status?: RegisterStatus
-  dataset?: DatasetDetail
-  error?: string
-}
-
-export interface ExperimentCatalog {
-  datasets: ExperimentCatalogEntry[]
-  model: { path: string; status?: RegisterStatus; model?: ModelSummary; error?: string }
 }
 
 /**

@@ -10,6 +10,11 @@ export function defaultDataDir(explicit?: string): string {
   return join(xdg, 'daft-workbench')
 }
 
+/** Where a run's checkpoint, weights and exports live (the runner writes there, the services read). */
+export function runDirOf(dataDir: string, runId: number): string {
+  return join(dataDir, 'runs', String(runId))
+}
+
 /** What the workbench itself puts in its data directory. */
 const OWN_ENTRIES = new Set(['daft.sqlite', 'daft.sqlite-wal', 'daft.sqlite-shm', 'daft.sqlite-journal', 'runs', 'cache', 'demo-data'])
 /** Subfolders created up front, so they are private whichever process creates files in them first. */

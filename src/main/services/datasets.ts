@@ -17,9 +17,6 @@ import { detectLayoutAsync, importDataset, type SplitName } from '../engine/data
 import { indexImageFolderAsync } from '../engine/data/folder'
 import { TooManyEntriesError } from '../engine/data/walk'
 
-/** Largest preview grid per class. */
-export const PREVIEW_MAX_PER_CLASS = 64
-
 /** A request value for an error message (short, never the whole of a long string). */
 function shown(v: unknown): string {
   const s = v === undefined ? 'nothing' : JSON.stringify(v) ?? String(v)
@@ -39,11 +36,6 @@ export async function importDatasetService(
   req: { projectId: number; root: string; name?: string; valFraction?: number },
   limits: { maxEntries?: number } = {},
 ): Promise<DatasetDetail> {
-  if (typeof req.root !== 'string' || !req.root.trim()) throw new ApiError('bad_request', 'root: the dataset folder is required')
-  if (req.name !== undefined && typeof req.name !== 'string') throw new ApiError('bad_request', `name: expected text (got ${shown(req.name)})`)
-  if (req.valFraction !== undefined && (typeof req.valFraction !== 'number' || !(req.valFraction >= 0 && req.valFraction < 1))) {
-    throw new ApiError('bad_request', `valFraction: a number from 0 (no val split) up to, not including, 1 (got ${shown(req.valFraction)})`)
-  }
   let root: string
   try {
     root = await realpath(req.root)
@@ -100,13 +92,9 @@ async function splitFolder(d: DatasetDetail, split: string): Promise<string> {
   return dir
 }
 
-/** Up to `perClass` images of each class of one split (first files in sorted order). */
+/** Up to `perClass` images of each class of one split (first files in sorted order); the request passed its schema. */
 export async function previewDataset(db: Db, req: { id: number; split: string; perClass: number }): Promise<ImageRef[]> {
-  if (typeof req.id !== 'number' || !Number.isInteger(req.id)) throw new ApiError('bad_request', `id: expected an integer id (got ${shown(req.id)})`)
   const perClass = req.perClass
-  if (typeof perClass !== 'number' || !Number.isInteger(perClass) || perClass < 1 || perClass > PREVIEW_MAX_PER_CLASS) {
-    throw new ApiError('bad_request', `perClass: an integer from 1 to ${PREVIEW_MAX_PER_CLASS} (got ${shown(perClass)})`)
-  }
   const d = requireDataset(db, req.id)
   const split = requireSplit(d, req.split)
   const folder = await splitFolder(d, split)

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from '../store/db'
-import type { EngineHost } from '../jobs/engineHost'
+import type { EnginePort } from './ports'
 import type { ExperimentSpec } from '../../shared/experiments'
 import { defaultRecipe, type MethodName } from '../../shared/recipes'
 import { generateDemoData } from '../demo/generate'
@@ -26,7 +26,7 @@ export function demoDataDir(dataDir: string): string {
 }
 
 /** Generates the demo images (if missing) and registers datasets and the model in the demo project. */
-export async function ensureDemoAssets(db: Db, engine: EngineHost, dataDir: string, resourcesDir: string): Promise<void> {
+export async function ensureDemoAssets(db: Db, engine: EnginePort, dataDir: string, resourcesDir: string): Promise<void> {
   const projectId = ensureDemoProject(db)
   const dir = demoDataDir(dataDir)
   // a fresh drawing (first start, or a store made by a version that drew other images) is registered again:

@@ -1,11 +1,11 @@
 /** Experiments: create (queue runs), list, compare. Sweeps expand into runs here. */
 import { ApiError } from '../../shared/api'
 import type { ExperimentSpec, RunSpec } from '../../shared/experiments'
-import { SWEEPS, validateRecipe, type Recipe } from '../../shared/recipes'
+import { SWEEPS } from '../../shared/recipes'
 import type { RunSummary } from '../../shared/experiments'
 import { hasHealthError } from '../../shared/health'
 import { extendedHeadGrid, type HeadLrGrid, type HeadProbeResult } from '../../shared/headProbe'
-import type { EngineHost } from '../jobs/engineHost'
+import type { EnginePort } from './ports'
 import { join } from 'node:path'
 import { compareRuns } from '../../shared/compare'
 import type { ComparisonTable } from '../../shared/types'
@@ -36,15 +36,9 @@ export function planRuns(spec: ExperimentSpec): RunSpec[] {
   return out
 }
 
+/** Stores an experiment and queues its runs. The spec passed ExperimentSpecSchema (the `experiments.create`
+ *  request, or an experiment file through resolveExperiment); nothing is checked twice here. */
 export function createExperimentService(db: Db, projectId: number, spec: ExperimentSpec): { experimentId: number; runIds: number[] } {
-  if (!spec || typeof spec !== 'object') throw new ApiError('bad_request', 'spec: an experiment spec is required')
-  const problems: string[] = []
-  if (!spec.model?.path) problems.push('model.path: required')
-  if (!spec.data?.id?.root) problems.push('data.id.root: required')
-  if (!Array.isArray(spec.methods) || !spec.methods.length) problems.push('methods: at least one')
-  for (const r of spec.methods ?? []) for (const p of validateRecipe(r)) problems.push(`${(r as Recipe).method}: ${p}`)
-  if (!Array.isArray(spec.seeds) || !spec.seeds.length) problems.push('seeds: at least one')
-  if (problems.length) throw new ApiError('invalid_spec', problems.join('; '))
   // one data split for every run of the experiment (specs from older clients carry none)
   if (spec.data.splitSeed === undefined) spec = { ...spec, data: { ...spec.data, splitSeed: 0 } }
   return db.transaction(() => {
@@ -115,8 +109,7 @@ export function listExperiments(db: Db, projectId: number): { id: number; name: 
 }
 
 /** DAFT's head-rate probe for a spec (engine work), and the grid it implies. */
-export async function probeHeadLrService(engine: EngineHost, dataDir: string, spec: ExperimentSpec, lrs?: number[]): Promise<{ result: HeadProbeResult; grid: HeadLrGrid }> {
-  if (!spec?.model?.path || !spec.data?.id?.root) throw new ApiError('bad_request', 'spec: model.path and data.id.root are required')
+export async function probeHeadLrService(engine: EnginePort, dataDir: string, spec: ExperimentSpec, lrs?: number[]): Promise<{ result: HeadProbeResult; grid: HeadLrGrid }> {
   const result = await engine.request('sweep.headProbe', { spec, cacheDir: join(dataDir, 'cache'), ...(lrs ? { lrs } : {}) })
   return { result, grid: extendedHeadGrid(result) }
 }

@@ -5,8 +5,7 @@ import { ApiError } from '../../shared/api'
 import type { DirListing } from '../../shared/types'
 
 /** Lists a folder for the browser's folder picker: sub-folders first, hidden entries left out. */
-export async function listDir(path?: unknown): Promise<DirListing> {
-  if (path !== undefined && path !== null && typeof path !== 'string') throw new ApiError('bad_request', `path: a folder path (got ${typeof path})`)
+export async function listDir(path?: string): Promise<DirListing> {
   const abs = resolve(path || homedir())
   let st
   try {

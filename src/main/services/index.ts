@@ -1,18 +1,17 @@
 /**
  * The API contract implemented once. Both transports (IPC in index.ts, HTTP in http/server.ts) call
- * these functions and nothing else.
+ * these functions and nothing else; every request passes its schema first (validate.ts).
  */
-import { ApiError, type OpName, type Req, type Res } from '../../shared/api'
+import { ApiError } from '../../shared/api'
 import type { AppStatus } from '../../shared/types'
 import type { Db } from '../store/db'
-import type { EngineHost } from '../jobs/engineHost'
-import type { JobRunner } from '../jobs/runner'
+import type { EngineEventSource, EnginePort, RunnerPort } from './ports'
 import { EventHub } from './events'
 import { ensureDemoProject, listProjects } from './projects'
 import { demoExperiment } from './demo'
 import { listDir } from './fsBrowse'
 import { imageThumbnail, previewDataset, requireDataset, requireSplit } from './datasets'
-import { importDatasetFingerprinted } from './catalog'
+import { importDatasetFingerprinted, openProject, registerDataset, registerExperimentCatalog, registerModel } from './catalog'
 import { compareService, createExperimentService, listExperiments, probeHeadLrService } from './experiments'
 import { getModel, listDatasets, listModels } from '../store/catalog'
 import { engineInspect, importModelService } from './models'
@@ -23,13 +22,15 @@ import { runDoctor } from '../doctor'
 import { reportService } from './report'
 import { resolve } from 'node:path'
 import { existsSync, readdirSync, statSync } from 'node:fs'
+import { validated, type Operations, type Services } from './validate'
+import { queueOperations, type QueueContext } from './queue'
 
-export type Services = { [K in OpName]: (req: Req<K>) => Promise<Res<K>> }
+export type { Services } from './validate'
 
 export interface ServiceContext {
   db: Db
-  engine: EngineHost
-  runner: JobRunner
+  engine: EnginePort
+  runner: RunnerPort
   events: EventHub
   dataDir: string
   mode: AppStatus['mode']
@@ -41,16 +42,14 @@ export interface ServiceContext {
   demoReady?: Promise<void>
   /** native folder dialog (Electron); absent in serve mode */
   pickFolder?: (title?: string) => Promise<string | null>
+  /** the run queue on Redis this app uses (app.ts), null/absent: runs train here */
+  queue?: QueueContext['queue']
 }
 
-function int(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError('bad_request', `${name}: expected an integer id`)
-  return v
-}
-
+/** The operations, behind the request schemas (validate.ts): each receives its request parsed and typed. */
 export function createServices(ctx: ServiceContext): Services {
   const { db } = ctx
-  return {
+  const ops: Operations = {
     'app.status': async () => ({
       version: ctx.version,
       mode: ctx.mode,
@@ -60,26 +59,26 @@ export function createServices(ctx: ServiceContext): Services {
     }),
     'app.doctor': async () => runDoctor(),
     'projects.list': async () => listProjects(db),
+    'projects.ensure': async (req) => openProject(db, req.name),
     'fs.listDir': async (req) => listDir(req.path),
     'fs.pickFolder': async (req) => (ctx.pickFolder ? ctx.pickFolder(req.title) : null),
 
-    'datasets.import': async (req) => importDatasetFingerprinted(db, { ...req, projectId: int(req.projectId, 'projectId') }),
-    'datasets.list': async (req) => listDatasets(db, int(req.projectId, 'projectId')),
-    'datasets.get': async (req) => requireDataset(db, int(req.id, 'id')),
-    'datasets.preview': async (req) => previewDataset(db, { id: int(req.id, 'id'), split: req.split, perClass: req.perClass }),
+    'datasets.import': async (req) => importDatasetFingerprinted(db, req),
+    'datasets.register': async (req) => registerDataset(db, req),
+    'datasets.list': async (req) => listDatasets(db, req.projectId),
+    'datasets.get': async (req) => requireDataset(db, req.id),
+    'datasets.preview': async (req) => previewDataset(db, req),
     'images.get': async (req) => imageThumbnail(db, ctx.imageRoots, req),
 
-    'models.import': async (req) => importModelService(db, engineInspect(ctx.engine), { ...req, projectId: int(req.projectId, 'projectId') }),
-    'models.list': async (req) => listModels(db, int(req.projectId, 'projectId')),
+    'models.import': async (req) => importModelService(db, engineInspect(ctx.engine), req),
+    'models.register': async (req) => registerModel(db, engineInspect(ctx.engine), req),
+    'models.list': async (req) => listModels(db, req.projectId),
     'models.shift': async (req) => {
-      const model = getModel(db, int(req.modelId, 'modelId'))
+      const model = getModel(db, req.modelId)
       if (!model) throw new ApiError('not_found', `model ${req.modelId} does not exist`)
-      const ds = requireDataset(db, int(req.datasetId, 'datasetId'))
+      const ds = requireDataset(db, req.datasetId)
       // only one of the dataset's own splits (never a path); the engine reads the dataset root, confined to it
       const split = req.split === undefined ? undefined : requireSplit(ds, req.split)
-      if (req.limit !== undefined && (typeof req.limit !== 'number' || !Number.isInteger(req.limit) || req.limit < 1)) {
-        throw new ApiError('bad_request', `limit: a positive integer number of images (got ${String(JSON.stringify(req.limit) ?? req.limit).slice(0, 80)})`)
-      }
       const report = await ctx.engine.request('model.shift', {
         modelPath: model.path,
         arch: model.arch,
@@ -87,13 +86,13 @@ export function createServices(ctx: ServiceContext): Services {
         split,
         limit: req.limit ?? 512,
         size: model.preprocessing.inputSize[0],
-        normalize: model.preprocessing.normalize as never,
+        normalize: model.preprocessing.normalize,
       })
       return { ...report, modelId: model.id }
     },
 
     'experiments.create': async (req) => {
-      const out = createExperimentService(db, int(req.projectId, 'projectId'), req.spec)
+      const out = createExperimentService(db, req.projectId, req.spec)
       ctx.runner.kick()
       return out
     },
@@ -105,26 +104,30 @@ export function createServices(ctx: ServiceContext): Services {
       ctx.runner.kick()
       return out
     },
-    'experiments.list': async (req) => listExperiments(db, int(req.projectId, 'projectId')),
-    'experiments.compare': async (req) => compareService(db, int(req.experimentId, 'experimentId')),
-    'experiments.probeHeadLr': async (req) => probeHeadLrService(ctx.engine, ctx.dataDir, req.spec),
-    'experiments.report': async (req) => reportService(db, int(req.experimentId, 'experimentId'), ctx.version),
+    'experiments.list': async (req) => listExperiments(db, req.projectId),
+    'experiments.find': async (req) => {
+      const exp = runs.findExperiment(db, req.idOrName)
+      return exp ? { id: exp.id, name: exp.name } : null
+    },
+    'experiments.registerCatalog': async (req) => registerExperimentCatalog(db, engineInspect(ctx.engine), req.projectId, req.spec),
+    'experiments.compare': async (req) => compareService(db, req.experimentId),
+    'experiments.probeHeadLr': async (req) => probeHeadLrService(ctx.engine, ctx.dataDir, req.spec, req.lrs),
+    'experiments.report': async (req) => reportService(db, req.experimentId, ctx.version),
 
-    'runs.list': async (req) => runs.listRuns(db, req.experimentId !== undefined ? { experimentId: int(req.experimentId, 'experimentId') } : {}),
+    'runs.list': async (req) => runs.listRuns(db, req.experimentId !== undefined ? { experimentId: req.experimentId } : {}),
     'runs.get': async (req) => {
-      const runId = int(req.runId, 'runId')
+      const runId = req.runId
       const [run] = runs.listRuns(db, { runId })
       if (!run) throw new ApiError('not_found', `run ${runId} does not exist`)
       return { run, epochs: runs.runEpochs(db, runId), losses: runs.runBatchLosses(db, runId, req.afterStep ?? -1) }
     },
-    'runs.cancel': async (req) => ({ cancelled: await ctx.runner.cancel(int(req.runId, 'runId')) }),
-    'runs.resume': async (req) => ({ resumed: ctx.runner.resume(int(req.runId, 'runId')) }),
+    'runs.cancel': async (req) => ({ cancelled: await ctx.runner.cancel(req.runId) }),
+    'runs.resume': async (req) => ({ resumed: ctx.runner.resume(req.runId) }),
+    ...queueOperations(ctx),
 
     'runs.export': async (req) => {
-      const runId = int(req.runId, 'runId')
+      const runId = req.runId
       if (runs.getRunStatus(db, runId)?.status !== 'succeeded') throw new ApiError('not_finished', `run ${runId} has not finished; only finished runs export`)
-      if (req.format !== 'safetensors' && req.format !== 'tfjs') throw new ApiError('bad_request', `format: safetensors or tfjs (got ${String(req.format)})`)
-      if (typeof req.out !== 'string' || !req.out) throw new ApiError('bad_request', 'out: the output path is required')
       const out = resolve(req.out)
       const overwrite = req.overwrite === true
       // an existing path is refused unless asked to overwrite (an empty folder takes a TF.js export); the engine
@@ -140,14 +143,19 @@ export function createServices(ctx: ServiceContext): Services {
         throw e
       }
     },
-    'analysis.get': async (req) => getAnalysis(db, int(req.runId, 'runId')),
-    'analysis.recompute': async (req) => analyzeAndStore(ctx, int(req.runId, 'runId')),
-    'analysis.gallery': async (req) => galleryService(db, int(req.runId, 'runId'), String(req.set), req.k),
-    'analysis.robustness': async (req) => robustnessService(ctx, int(req.runId, 'runId'), { recompute: !!req.recompute, limit: req.limit }),
+    'analysis.get': async (req) => getAnalysis(db, req.runId),
+    'analysis.recompute': async (req) => analyzeAndStore(ctx, req.runId),
+    'analysis.gallery': async (req) => galleryService(db, req.runId, req.set, req.k),
+    'analysis.robustness': async (req) => robustnessService(ctx, req.runId, { recompute: !!req.recompute, limit: req.limit }),
   }
+  return validated(ops)
 }
 
-/** Wires engine state changes into the event hub. */
-export function forwardEngineEvents(engine: EngineHost, events: EventHub): void {
+/** Wires engine state changes and task progress into the event hub. */
+export function forwardEngineEvents(engine: EngineEventSource, events: EventHub): void {
   engine.on('state', (state) => events.publish({ type: 'engine.state', state, backend: engine.backend, error: engine.error }))
+  // the runs' events reach the hub through the runner (which records them first); a task's progress directly
+  engine.on('event', (ev) => {
+    if (ev.type === 'progress') events.publish({ type: 'task.progress', task: ev.task, done: ev.done, total: ev.total })
+  })
 }

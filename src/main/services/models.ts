@@ -13,14 +13,14 @@ import { basename, dirname, join, sep } from 'node:path'
 import { ApiError } from '../../shared/api'
 import type { ModelSummary } from '../../shared/types'
 import type { Db } from '../store/db'
-import type { EngineHost } from '../jobs/engineHost'
+import type { EnginePort } from './ports'
 import { saveModel, type ModelInfo } from '../store/catalog'
 
 /** Reads a checkpoint's summary (the engine's `model.inspect`, or the same task run in the calling process). */
 export type InspectModel = (path: string, arch?: string) => Promise<ModelInfo>
 
 /** `model.inspect` in the engine process. */
-export function engineInspect(engine: EngineHost): InspectModel {
+export function engineInspect(engine: EnginePort): InspectModel {
   return (path, arch) => engine.request('model.inspect', { path, arch })
 }
 

@@ -171,14 +171,16 @@ describe('datasets.preview: perClass and id', () => {
     expect(await s['datasets.preview']({ id: splitsDs.id, split: 'train', perClass: 64 })).toHaveLength(12) // the train folder holds 4 per class
   })
 
-  it('refuses an id that is not an integer, and an unknown id', async () => {
+  it('refuses an id that is not an integer (the request schema, field by field), and an unknown id', async () => {
     for (const id of ['1', 1.5, null, undefined, { id: 1 }]) {
       const e = await apiError(s['datasets.preview']({ id: id as never, split: 'train', perClass: 8 }))
       expect(e.code).toBe('bad_request')
-      expect(e.message).toMatch(/^id: expected an integer id/)
-      const direct = await apiError(previewDataset(db, { id: id as never, split: 'train', perClass: 8 }))
-      expect(direct.code).toBe('bad_request')
+      expect(e.message).toMatch(/^id: expected an integer id \(got /)
+      expect(e.issues).toEqual([{ path: 'id', message: expect.stringMatching(/^expected an integer id \(got /) }])
     }
+    // every wrong field at once, each named
+    const all = await apiError(s['datasets.preview']({ id: '1', split: 5, perClass: 0 } as never))
+    expect(all.issues?.map((i) => i.path)).toEqual(['id', 'split', 'perClass'])
     expect((await apiError(s['datasets.preview']({ id: 987654, split: 'train', perClass: 8 }))).code).toBe('not_found')
   })
 })
@@ -224,11 +226,14 @@ describe('models.shift: split', () => {
 
   it("refuses anything but the dataset's own splits, before the engine is asked", async () => {
     engineCalls.length = 0
-    for (const split of ['../../../probe/outside', '/usr/share', 'test/0', 5]) {
-      const e = await apiError(s['models.shift']({ modelId, datasetId: flatDs.id, split: split as never }))
+    for (const split of ['../../../probe/outside', '/usr/share', 'test/0']) {
+      const e = await apiError(s['models.shift']({ modelId, datasetId: flatDs.id, split }))
       expect(e.code).toBe('bad_request')
       expect(e.message).toMatch(new RegExp(`^split: one of 'train', 'val' for dataset ${flatDs.id} \\(flat\\); got `))
     }
+    // not text: refused by the request schema before the dataset is looked at
+    const notText = await apiError(s['models.shift']({ modelId, datasetId: flatDs.id, split: 5 as never }))
+    expect(notText.message).toBe('split: a split name (text) (got 5)')
     const e = await apiError(s['models.shift']({ modelId, datasetId: splitsDs.id, split: 'train', limit: 'all' as never }))
     expect(e.message).toMatch(/^limit: a positive integer/)
     expect(engineCalls).toEqual([])

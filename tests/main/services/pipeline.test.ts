@@ -47,8 +47,8 @@ describe('demo comparison through the services', () => {
     const s = app.services
     const { experimentId, runIds } = await s['demo.run']({ epochs: 1 })
     expect(runIds).toHaveLength(12)
-    await new Promise((r) => setTimeout(r, 50))
-    await app.runner.idle()
+    // idle() kicks the queue itself: no pause before it
+    await app.idle()
     const all = await s['runs.list']({ experimentId })
     expect(all.map((r) => [r.method, r.seed, r.status])).toEqual(['LP', 'FT', 'LP-FT', 'DAFT'].flatMap((m) => [0, 1, 2].map((seed) => [m, seed, 'succeeded'])))
     // DAFT as Table 1: two learning rates (eta_theta != eta_w); FT and LP-FT one

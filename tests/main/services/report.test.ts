@@ -24,8 +24,8 @@ beforeAll(async () => {
   const [project] = await app.services['projects.list']({})
   const spec = demoExperiment(dataDir, join(ROOT, 'resources'), { epochs: 1, seeds: [0] })
   ;({ experimentId } = await app.services['experiments.create']({ projectId: project.id, spec }))
-  await new Promise((r) => setTimeout(r, 50))
-  await app.runner.idle()
+  // idle() kicks the queue itself: no pause before it
+  await app.idle()
 })
 afterAll(async () => {
   await app?.close()

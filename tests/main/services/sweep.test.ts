@@ -110,8 +110,8 @@ describe('a real sweep: 2 learning rates x 2 seeds on a digits subset', () => {
       await app.engineReady
       const ft = { ...defaultRecipe('FT'), epochs: 1, earlyStopping: false }
       const { experimentId } = await app.services['experiments.create']({ projectId: 1, spec: baseSpec([ft], { lr: { FT: [0.01, 0.001] }, sweepSeed: 0 }) })
-      await new Promise((r) => setTimeout(r, 50))
-      await app.runner.idle()
+      // idle() kicks the queue itself: no pause before it
+      await app.idle()
       const all = await app.services['runs.list']({ experimentId })
       expect(all.map((r) => [r.role, r.seed, r.status])).toEqual([
         ['sweep', 0, 'succeeded'],

@@ -83,7 +83,7 @@ describe('New-experiment form', () => {
     expect(sweepErrors({ lr: { FT: [] }, daftStep1HeadLr: 0, daftHeadLr: [200], sweepSeed: 1.5 }).map((e) => e.split(':')[0])).toEqual(['sweep FT', 'sweep DAFT step 1', 'sweep DAFT step 2', 'sweep seed'])
     const r = buildExperimentSpec({ name: 'x', model, datasets, data: form, augmentOps: [], methods: [defaultRecipe('DAFT')], seeds: [0], sweep: { lr: { DAFT: [0.1] }, daftHeadLr: [0], sweepSeed: 0 } })
     expect(r.spec).toBeUndefined()
-    expect(r.errors).toEqual(['sweep DAFT step 2: head learning rates must be in (0, 100]'])
+    expect(r.errors).toEqual(['sweep DAFT step 2: a learning rate in (0, 100] (got 0)'])
   })
   it('lists every form problem instead of building', () => {
     const r = buildExperimentSpec({ name: '', model: null, datasets, data: { ...form, idDatasetId: null, size: 4, valFraction: 1 }, augmentOps: [], methods: [], seeds: [], recipeProblems: 2 })

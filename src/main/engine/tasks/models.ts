@@ -5,7 +5,7 @@ import type { ModelInfo, ShiftRequest } from '../protocol'
 export type { ShiftRequest }
 import type { BNMomentumInfo, DomainShiftReport } from '../../../shared/types'
 import { DEFAULT_BN_MOMENTUM } from '../../../shared/recipes'
-import type { NormalizePreset } from '../../../shared/datasets'
+import type { NormalizePresetName } from '../../../shared/datasets'
 import { loadCheckpoint } from '../io'
 import { ARCHITECTURES, createModel, detectArchitecture, loadPretrained, type ArchName, type BNNet } from '../models'
 import { targetStatistics } from '../methods/convertBatchNorm'
@@ -15,7 +15,7 @@ import { createLoader } from '../data/loader'
 import { stratifiedSubset } from './experimentData'
 
 /** The normalisation preset a model's preprocessing asks for. */
-export function normalizeOf(model: BNNet): NormalizePreset {
+export function normalizeOf(model: BNNet): NormalizePresetName {
   const p = model.preprocessing
   if (p.range[0] === -1) return 'minus1to1'
   if (p.mean && Math.abs(p.mean[0] - 0.485) < 1e-6) return 'imagenet'

@@ -1,5 +1,7 @@
 import type { ExperimentSpec, SweepSpec } from '../../../shared/experiments'
-import type { NormalizePreset, TransformOp } from '../../../shared/datasets'
+import { DataSetRefSchema, ExperimentDataSchema, SweepSpecSchema } from '../../../shared/schemas/experiment'
+import { check } from '../../../shared/schemas/issues'
+import type { NormalizePresetName, TransformOp } from '../../../shared/datasets'
 import type { Recipe } from '../../../shared/recipes'
 import type { DatasetSummary, ModelSummary } from '../../../shared/types'
 
@@ -8,7 +10,7 @@ export interface DataForm {
   idDatasetId: number | null
   oodIds: number[]
   size: number
-  normalize: NormalizePreset
+  normalize: NormalizePresetName
   /** key of TRANSFORM_RECIPES, '' for none */
   augment: string
   /** in (0, 1): held out from train when the ID folder has no val split */
@@ -17,6 +19,30 @@ export interface DataForm {
   trainLimit: number | null
   /** at most this many images per evaluation set (ID val, ID test, each OOD set), null for all */
   evalLimit: number | null
+}
+
+/** The data form's fields, each checked by the experiment schema's own field (what the server checks again). */
+const FIELD_SCHEMAS = {
+  size: ExperimentDataSchema.shape.size,
+  valFraction: ExperimentDataSchema.shape.valFraction,
+  normalize: ExperimentDataSchema.shape.normalize,
+  trainLimit: DataSetRefSchema.shape.limit,
+  evalLimit: DataSetRefSchema.shape.limit,
+} as const
+export type DataField = keyof typeof FIELD_SCHEMAS
+/** How the form names its fields in the list of problems. */
+const FIELD_LABELS: Record<DataField, string> = { size: 'size', valFraction: 'validation share', normalize: 'normalisation', trainLimit: 'train limit', evalLimit: 'eval limit' }
+
+/** Per field of the data form, the schema's messages (empty limits mean "all images" and are not checked). */
+export function dataFieldErrors(f: DataForm): Partial<Record<DataField, string[]>> {
+  const out: Partial<Record<DataField, string[]>> = {}
+  for (const k of Object.keys(FIELD_SCHEMAS) as DataField[]) {
+    const v = f[k]
+    if (v === null) continue
+    const r = check(FIELD_SCHEMAS[k], v)
+    if (!r.ok) out[k] = r.issues.map((i) => i.message)
+  }
+  return out
 }
 
 const total = (c: Record<string, number>): number => Object.values(c).reduce((a, b) => a + b, 0)
@@ -63,18 +89,26 @@ export function parseSeeds(text: string): { seeds: number[]; errors: string[] } 
   return { seeds, errors }
 }
 
-const isRate = (v: unknown): boolean => typeof v === 'number' && v > 0 && v <= 100
+/** How the sweep form names the fields of the sweep schema's issue paths. */
+function sweepLabel(path: string): string {
+  const grid = /^lr\.([^[]+)/.exec(path)
+  if (grid) return `sweep ${grid[1]}`
+  if (path.startsWith('daftStep1HeadLr')) return 'sweep DAFT step 1'
+  if (path.startsWith('daftHeadLr')) return 'sweep DAFT step 2'
+  if (path.startsWith('sweepSeed')) return 'sweep seed'
+  return `sweep ${path}`
+}
 
-/** Problems of a sweep (the checks resolveExperiment makes on a file's sweep), one message each. */
+/** Problems of a sweep, one message each: the sweep schema's (what the server and resolveExperiment check), and
+ *  the form's own rule that a grid it sends is not empty. */
 export function sweepErrors(sweep: SweepSpec | undefined): string[] {
   if (!sweep) return []
   const errors: string[] = []
   const grids = Object.entries(sweep.lr).filter(([, g]) => g !== undefined)
   if (!grids.length) errors.push('sweep: sweep at least one method, or none')
-  for (const [m, g] of grids) if (!Array.isArray(g) || !g.length || !g.every(isRate)) errors.push(`sweep ${m}: learning rates in (0, 100], at least one`)
-  if (sweep.daftStep1HeadLr !== undefined && !isRate(sweep.daftStep1HeadLr)) errors.push(`sweep DAFT step 1: η_w must be in (0, 100] (got ${sweep.daftStep1HeadLr})`)
-  if (sweep.daftHeadLr !== undefined && !sweep.daftHeadLr.every(isRate)) errors.push('sweep DAFT step 2: head learning rates must be in (0, 100]')
-  if (!Number.isInteger(sweep.sweepSeed) || sweep.sweepSeed < 0) errors.push('sweep seed: a non-negative integer')
+  for (const [m, g] of grids) if (Array.isArray(g) && !g.length) errors.push(`sweep ${m}: learning rates in (0, 100], at least one`)
+  const r = check(SweepSpecSchema, sweep)
+  if (!r.ok) for (const i of r.issues) errors.push(`${sweepLabel(i.path)}: ${i.message}`)
   return errors
 }
 
@@ -99,10 +133,7 @@ export function buildExperimentSpec(input: {
   if (!input.model) errors.push('model: choose a model (import one in the Models view)')
   const id = input.datasets.find((d) => d.id === f.idDatasetId)
   if (!id) errors.push('ID dataset: choose the in-distribution dataset (import one in the Datasets view)')
-  if (!Number.isInteger(f.size) || f.size < 8 || f.size > 1024) errors.push(`size: an integer in [8, 1024] (got ${f.size})`)
-  if (!(f.valFraction > 0 && f.valFraction < 1)) errors.push(`validation share: must be in (0, 1) (got ${f.valFraction})`)
-  if (f.trainLimit !== null && !(Number.isInteger(f.trainLimit) && f.trainLimit > 0)) errors.push('train limit: a positive integer, or empty for all images')
-  if (f.evalLimit !== null && !(Number.isInteger(f.evalLimit) && f.evalLimit > 0)) errors.push('eval limit: a positive integer, or empty for all images')
+  for (const [k, messages] of Object.entries(dataFieldErrors(f))) for (const m of messages) errors.push(`${FIELD_LABELS[k as DataField]}: ${m}`)
   if (!input.methods.length) errors.push('methods: select at least one method')
   const names = input.methods.map((m) => m.label?.trim() || m.method)
   for (const n of new Set(names.filter((n, i) => names.indexOf(n) !== i))) errors.push(`methods: two methods are both called '${n}'; give one a label so Compare can tell them apart`)
