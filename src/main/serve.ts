@@ -1,7 +1,8 @@
 /**
  * `npm run serve`: the workbench as a local web app. Same renderer, same services, over HTTP on
  * 127.0.0.1 with a random access token. Options: --port N (default 5180, or $DAFT_PORT; a busy port is
- * an error, 0 = any free port), --data-dir DIR, --backend tensorflow|wasm|cpu. $DAFT_TOKEN sets the token
+ * an error, 0 = any free port), --data-dir DIR, --backend tensorflow|wasm|cpu, --redis URL and --shared DIR (runs
+ * queued on Redis for `daft worker`s; default $DAFT_REDIS / $DAFT_SHARED, else the app's settings). $DAFT_TOKEN sets the token
  * (at least 32 characters of A-Z a-z 0-9 - _ . ~); otherwise 32 random bytes, base64url.
  */
 import { dirname, join } from 'node:path'
@@ -36,6 +37,9 @@ async function main(): Promise<void> {
       port: { type: 'string', default: process.env.DAFT_PORT ?? '5180' },
       'data-dir': { type: 'string' },
       backend: { type: 'string' },
+      // the run queue on Redis for `daft worker`s (default $DAFT_REDIS / $DAFT_SHARED, else the Settings)
+      redis: { type: 'string' },
+      shared: { type: 'string' },
     },
   })
   const requested = parsePort(values.port!)
@@ -67,7 +71,10 @@ async function main(): Promise<void> {
     spawner: forkSpawner({ entry: join(here, 'engine.js') }),
     backend: values.backend as BackendName | undefined,
     resourcesDir: join(here, '..', '..', 'resources'),
+    redis: values.redis,
+    shared: values.shared,
   })
+  if (app.queue) console.log(`runs are queued on ${app.queue.redis} for daft workers (shared folder ${app.queue.shared})`)
   serveApi(server, { services: app.services, events: app.events, staticDir: join(here, '..', 'renderer'), token })
 
   // Serving from here on: a failure belongs to one request or one background task. The state lives in

@@ -4,6 +4,7 @@ import { doctorCommand } from './doctorCommand'
 import { analyzeCommand, cancelCommand, exportCommand, compareCommand, resumeCommand, robustnessCommand, runCommand, runsCommand } from './storeCommands'
 import { datasetsCommand, modelsCommand } from './catalogCommands'
 import { reportCommand } from './reportCommand'
+import { workerCommand } from './workerCommand'
 
 import type { Command } from './command'
 
@@ -26,6 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   robustness: robustnessCommand,
   export: exportCommand,
   doctor: doctorCommand,
+  worker: workerCommand,
 }
 
 export function usage(): string {

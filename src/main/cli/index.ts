@@ -16,6 +16,30 @@ function fail(prefix: string, message: string, code: number): number {
   return code
 }
 
+/**
+ * `--redis URL` and `--shared DIR` work with every store command: they set $DAFT_REDIS / $DAFT_SHARED, which startApp
+ * reads (runs go to the queue on Redis for `daft worker`s, app.ts). Returns the other arguments.
+ */
+function queueOptions(args: string[]): string[] {
+  const rest: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]
+    if (a === '--') {
+      rest.push(...args.slice(i))
+      break
+    }
+    const m = /^--(redis|shared)(?:=(.*))?$/.exec(a)
+    if (!m) {
+      rest.push(a)
+      continue
+    }
+    const value = m[2] ?? args[++i]
+    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`, `COMMAND ${m[1] === 'redis' ? '--redis redis://HOST:PORT' : '--shared DIR'}`)
+    process.env[m[1] === 'redis' ? 'DAFT_REDIS' : 'DAFT_SHARED'] = value
+  }
+  return rest
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (!name || name === '--help' || name === '-h' || (name === 'help' && !rest[0])) {
@@ -30,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   try {
-    return await cmd.run(rest)
+    return await cmd.run(which === 'worker' ? rest : queueOptions(rest))
   } catch (e) {
     const message = oneLine((e as Error)?.message ?? String(e))
     if (e instanceof UsageError) return fail(`daft ${which}`, `${message}; usage: daft ${e.usage} (more: daft ${which} --help)`, 1)

@@ -132,4 +132,15 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (dataset_id, root)
   );
   `,
+  // 5: runs trained by queue workers (jobs/queue/): the BullMQ job, the worker that trained the run, the run's folder
+  // on the shared storage (NULL: <dataDir>/runs/<id>); small key/value settings (the queue, the store's identity)
+  `
+  ALTER TABLE runs ADD COLUMN remote_job TEXT;
+  ALTER TABLE runs ADD COLUMN worker TEXT;
+  ALTER TABLE runs ADD COLUMN run_dir TEXT;
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ]

@@ -159,9 +159,10 @@ function pidAlive(pid: number): boolean {
  * Runs left 'running' by a process that is gone become 'interrupted' (resumable). A run whose owner is
  * alive is left alone unless its heartbeat is older than `staleSeconds` (a hung or recycled pid).
  */
-export function recoverInterrupted(db: Db, staleSeconds = 120): number[] {
+export function recoverInterrupted(db: Db, staleSeconds = 120, opts: { keepRemote?: boolean } = {}): number[] {
+  // keepRemote: runs trained by queue workers are left to the queue runner (jobs/queue/remoteRunner.ts), which reads their state back
   const rows = db
-    .prepare(`SELECT id, owner_pid AS pid, (julianday('now') - julianday(heartbeat_at)) * 86400 AS age FROM runs WHERE status = 'running'`)
+    .prepare(`SELECT id, owner_pid AS pid, (julianday('now') - julianday(heartbeat_at)) * 86400 AS age FROM runs WHERE status = 'running'${opts.keepRemote ? ' AND remote_job IS NULL' : ''}`)
     .all() as { id: number; pid: number | null; age: number | null }[]
   const gone = rows.filter((r) => r.pid === null || !pidAlive(r.pid) || (r.age ?? Infinity) > staleSeconds).map((r) => r.id)
   const stmt = db.prepare("UPDATE runs SET status = 'interrupted', error = 'the process running it stopped (crash or kill); resume continues from the last epoch checkpoint' WHERE id = ? AND status = 'running'")
@@ -183,7 +184,7 @@ export function listRuns(db: Db, filter: { experimentId?: number; status?: RunSt
     .prepare(
       `SELECT r.id, r.experiment_id AS experimentId, e.name AS experiment, r.method, r.seed, r.role, r.status, r.backend,
               r.best_epoch AS bestEpoch, r.final_json, r.error, r.created_at AS createdAt, r.started_at AS startedAt,
-              r.finished_at AS finishedAt, r.images_per_sec AS imagesPerSec, r.spec_json, r.health_json
+              r.finished_at AS finishedAt, r.images_per_sec AS imagesPerSec, r.spec_json, r.health_json, r.worker
        FROM runs r JOIN experiments e ON e.id = r.experiment_id
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.id`,
     )
