@@ -10,10 +10,13 @@ export function mean(xs: number[]): number {
   return xs.reduce((s, x) => s + x, 0) / xs.length
 }
 
-/** sample standard deviation (n - 1); 0 for a single value */
+/**
+ * Sample standard deviation (n - 1); 0 for a single value. The mean is taken relative to the first value, so that
+ * equal values (LP's seeds, which share their features) give exactly 0, not the 1e-16 of (x + x + x) / 3 != x.
+ */
 export function std(xs: number[]): number {
   if (xs.length < 2) return 0
-  const m = mean(xs)
+  const m = xs[0] + mean(xs.map((x) => x - xs[0]))
   return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1))
 }
 

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ROOT } from '../../helpers/paths'
+import { ROOT, tfjsNodeDoctorItem } from '../../helpers/paths'
 
 function daft(...args: string[]): { code: number; stdout: string; stderr: string } {
   const env = { ...process.env }
@@ -19,14 +19,15 @@ describe('daft doctor', () => {
     expect(lines[0]).toMatch(/^daft doctor \(linux x64, Node [\d.]+; \/.+\)$/)
     expect(lines[1]).toMatch(/^tensor backend: wasm: CPU \(wasm SIMD, 1 thread\) \+ native kernels \((avx512|avx2|generic), \d+ threads?\) \(tensorflow does not load: see below\)$/)
     const text = r.stdout
+    const gpuPkg = tfjsNodeDoctorItem('@tensorflow/tfjs-node-gpu')
     expect(text).toContain(
-      `  [missing]  @tensorflow/tfjs-node-gpu (TensorFlow on an NVIDIA GPU): not installed: no ${ROOT}/node_modules/@tensorflow/tfjs-node-gpu (an optional dependency: npm drops it when its install script cannot download libtensorflow, e.g. offline)\n` +
-        '             fix: npm install --foreground-scripts --save-optional --save-exact @tensorflow/tfjs-node-gpu@4.22.0\n' +
+      `  [missing]  @tensorflow/tfjs-node-gpu (TensorFlow on an NVIDIA GPU): ${gpuPkg.reason}\n` +
+        `             fix: ${gpuPkg.action}\n` +
         '             note: needs network: its install script downloads libtensorflow (or from the mirror in $TFJS_NODE_CDN_STORAGE) and builds the binding\n',
     )
     expect(text).toContain('  [missing]  CUDA 11.2 / cuDNN 8.1 libraries (for tfjs-node-gpu): 8 of 8 missing: libcudart.so.11.0, libcublas.so.11, libcublasLt.so.11, libcufft.so.10, libcurand.so.10, libcusolver.so.11, libcusparse.so.11, libcudnn.so.8 (looked in LD_LIBRARY_PATH (unset), ')
     expect(text).toContain('  [missing]  NVIDIA GPU: none visible: no /dev/nvidia0, no /proc/driver/nvidia/version, nvidia-smi not on PATH\n             fix: sudo apt-get install -y nvidia-driver\n')
-    expect(text).toContain(`  [missing]  @tensorflow/tfjs-node (TensorFlow on the CPU): not installed: no ${ROOT}/node_modules/@tensorflow/tfjs-node (`)
+    expect(text).toContain(`  [missing]  @tensorflow/tfjs-node (TensorFlow on the CPU): ${tfjsNodeDoctorItem('@tensorflow/tfjs-node').reason}\n`)
     expect(text).toContain(`  [ok]       @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD): loads: SIMD on, 1 thread (${ROOT}/node_modules/@tensorflow/tfjs-backend-wasm/dist)\n`)
     expect(text).toMatch(new RegExp(`  \\[ok\\] {7}native kernels \\(native/build/Release/daft_native\\.node\\): built and loads: ${ROOT.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/native/build/Release/daft_native\\.node: (avx512|avx2|generic) micro-kernels \\(this CPU and build: [a-z0-9, ]+\\), \\d+ threads; DAFT_NATIVE unset \\(on\\)\n`))
     expect(text).toContain(`  [missing]  Electron 45.5.0 binary: not downloaded: no ${ROOT}/node_modules/electron/path.txt, no ${ROOT}/node_modules/electron/dist (`)
