@@ -4,7 +4,7 @@
  * absent) -> wasm (@tensorflow/tfjs-backend-wasm, XNNPACK + SIMD) -> cpu (plain JavaScript).
  * DAFT_BACKEND=tensorflow|wasm|cpu (or opts.force) forces one; it is an error if the forced one cannot load.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -53,10 +53,33 @@ async function activate(name: string): Promise<void> {
   await tf.ready()
 }
 
+/**
+ * Why an installed tfjs-node(-gpu) cannot load, read from its folder (null when it looks complete or is absent).
+ * Requiring a package whose install script did not fetch libtensorflow registers its ~150 kernels before the
+ * binding fails, and the second package then prints a warning for each: so the folder is checked first
+ * (the same test `daft doctor` makes).
+ */
+function missingBinding(pkg: string): string | null {
+  let dir: string
+  try {
+    dir = dirname(requireOptional.resolve(`${pkg}/package.json`))
+  } catch {
+    return null // not installed: the require below says so
+  }
+  const lib = join(dir, 'lib')
+  const hasBinding = existsSync(lib) && readdirSync(lib, { recursive: true }).some((f) => String(f).endsWith('tfjs_binding.node'))
+  return hasBinding ? null : `${pkg} is installed but not built: no tfjs_binding.node under ${lib} (its install script could not download libtensorflow; see daft doctor)`
+}
+
 async function tryTensorflow(): Promise<BackendInfo> {
   const reasons: string[] = []
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
+      const unbuilt = missingBinding(pkg)
+      if (unbuilt) {
+        reasons.push(unbuilt)
+        continue
+      }
       requireOptional(pkg) // registers the 'tensorflow' backend; throws if absent or if its native binding is missing
       if (tf.findBackendFactory('tensorflow') == null) throw new Error('it did not register a tensorflow backend')
       await activate('tensorflow')
