@@ -28,7 +28,7 @@ import { checkpointWeightsPath } from '../../engine/tasks/checkpoint'
 import { datasetFingerprint } from '../../services/catalog'
 import { modelFingerprint } from '../../services/models'
 import type { RunnerPort } from '../../services/ports'
-import { runDirOf } from '../../services/dataDir'
+import { runDirOf } from '../../dataDir'
 import {
   CANCEL_EVENT,
   DEFAULT_QUEUE,
@@ -46,6 +46,9 @@ import {
   type RunProgress,
   type WorkerInfo,
 } from './protocol'
+
+/** how long `workers()` waits for Redis before it says Redis does not answer */
+export const WORKERS_TIMEOUT_MS = 3000
 
 export interface RemoteRunnerOptions {
   /** redis://HOST:PORT */
@@ -192,8 +195,24 @@ export class RemoteRunner implements RunnerPort {
     return ok
   }
 
-  /** The workers that announced themselves on this queue, with whether BullMQ sees them connected now. */
+  /**
+   * The workers that announced themselves on this queue, with whether BullMQ sees them connected now. Fails within
+   * `WORKERS_TIMEOUT_MS` when Redis does not answer (its commands otherwise wait for a reconnect forever, and the
+   * Workers panel would go on showing the last list as if it were live).
+   */
   async workers(): Promise<WorkerListing[]> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the run queue's Redis (${this.opts.redis}) does not answer: workers unknown`)), WORKERS_TIMEOUT_MS)
+    })
+    try {
+      return await Promise.race([this.listWorkers(), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async listWorkers(): Promise<WorkerListing[]> {
     const client = await this.queue.client
     const [all, online] = await Promise.all([client.hgetall(workersKey(this.queueName)), this.queue.getWorkers()])
     // BullMQ names a worker's connection <queue client name>:w:<worker name> (`rawname`)

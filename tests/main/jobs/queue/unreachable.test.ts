@@ -36,6 +36,10 @@ describe('a queue whose Redis is unreachable', () => {
       await new Promise((r) => setTimeout(r, 1500))
       expect(runIds.map((id) => runs.getRunStatus(app.db, id)?.status)).toEqual(runIds.map(() => 'queued'))
       expect(errors.mock.calls.some((c) => /run queue \(redis:\/\/127\.0\.0\.1:\d+\): .*ECONNREFUSED/.test(String(c[0])))).toBe(true)
+      // the Workers panel's op fails within seconds, naming Redis (not a list frozen at its last answer)
+      const t = Date.now()
+      await expect(app.services['workers.list']({})).rejects.toThrow(`the run queue's Redis (redis://127.0.0.1:${port}) does not answer`)
+      expect(Date.now() - t).toBeLessThan(5000)
     } finally {
       const t0 = Date.now()
       await app.close()
