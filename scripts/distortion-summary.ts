@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { openStore } from '../src/main/store/db'
 import * as runs from '../src/main/store/runs'
 import { getAnalysis } from '../src/main/store/analysis'
-import { defaultDataDir } from '../src/main/services/dataDir'
+import { defaultDataDir } from '../src/main/dataDir'
 import { mean, std } from '../src/shared/compare'
 import type { ChangeKind, RunAnalysis } from '../src/shared/types'
 

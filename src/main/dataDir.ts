@@ -1,3 +1,7 @@
+/**
+ * The data directory's place and layout (the store, runs/, cache/): a leaf module the store, services, jobs and CLI
+ * all read, so none of them imports another for it.
+ */
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'

@@ -12,7 +12,7 @@ import { startApp } from './app'
 import { forkSpawner } from './jobs/forkSpawner'
 import { createLoopbackServer, listenLoopback, PortInUseError, serveApi } from './http/server'
 import { generateToken, tokenProblem } from './http/security'
-import { defaultDataDir } from './services/dataDir'
+import { defaultDataDir } from './dataDir'
 import type { BackendName } from '../shared/types'
 
 /** Refuses to start: the message and exit code 2 (bad usage) or 1 (environment, e.g. a busy port). */

@@ -10,7 +10,7 @@ import { DATA_DIR_OPT, withApp } from './storeCommands'
 import type { DatasetDetail, DatasetSummary, ModelSummary } from '../../shared/types'
 import type { RegisterStatus } from '../../shared/catalog'
 import type { App } from '../app'
-import { defaultDataDir } from '../services/dataDir'
+import { defaultDataDir } from '../dataDir'
 
 const PROJECT_OPT: [string, string] = ['--project NAME', 'the project (default: the built-in project the app opens on, where `daft run` registers too; created when missing)']
 

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import type { Command } from './command'
 import { helpText, out, parse, UsageError } from './args'
 import { DATA_DIR_OPT, findExperiment, withApp } from './storeCommands'
-import { defaultDataDir } from '../services/dataDir'
+import { defaultDataDir } from '../dataDir'
 
 /** Writes `text` to `target` through a temp file next to it (fsynced, renamed into place); refuses an existing target unless `overwrite`. */
 export function writeFileAtomic(target: string, text: string, overwrite: boolean): void {

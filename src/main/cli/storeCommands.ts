@@ -20,7 +20,7 @@ import type { ApiEvent } from '../../shared/api'
 import type { ExperimentCatalog } from '../../shared/catalog'
 import { startApp, type App } from '../app'
 import { forkSpawner } from '../jobs/forkSpawner'
-import { defaultDataDir } from '../services/dataDir'
+import { defaultDataDir } from '../dataDir'
 import { DEMO_MODEL_FILE, demoDataDir } from '../services/demo'
 
 /** --data-dir, as every store command's help says it */

@@ -11,7 +11,7 @@ import { helpText, intOption, parse } from './args'
 import { forkSpawner } from '../jobs/forkSpawner'
 import { QueueWorker } from '../jobs/queue/worker'
 import { DEFAULT_QUEUE, parsePathMap } from '../jobs/queue/protocol'
-import { defaultDataDir } from '../services/dataDir'
+import { defaultDataDir } from '../dataDir'
 import type { BackendName } from '../../shared/types'
 import pkg from '../../../package.json'
 

@@ -7,7 +7,7 @@ import type { EnginePort } from './ports'
 import type { EventHub } from './events'
 import * as runs from '../store/runs'
 import * as store from '../store/analysis'
-import { runDirOf } from './dataDir'
+import { runDirOf } from '../dataDir'
 import { recordedRunDir } from '../store/remoteRuns'
 
 export interface AnalysisContext {

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { closeSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { MIGRATIONS } from './migrations'
-import { ensureDataDir } from '../services/dataDir'
+import { ensureDataDir } from '../dataDir'
 
 export type Db = Database.Database
 
@@ -13,7 +13,7 @@ export interface OpenStoreOptions {
 
 /**
  * Opens (creating if needed) the store in `dataDir/daft.sqlite`: WAL mode, foreign keys, migrations applied.
- * The data directory is created 0700 (services/dataDir.ts) and a new store file 0600 (SQLite gives its -wal
+ * The data directory is created 0700 (main/dataDir.ts) and a new store file 0600 (SQLite gives its -wal
  * and -shm files the store's mode); an existing store file keeps its mode.
  */
 export function openStore(dataDir: string, opts: OpenStoreOptions = {}): Db {

@@ -14,8 +14,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import type { BNNet } from '../models/types'
-import type { HostTensor, StateDict } from './types'
+import type { BNNet } from './types'
+import type { HostTensor, StateDict } from '../io/types'
 
 type SymT = tf.SymbolicTensor
 

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync,
 import { randomBytes } from 'node:crypto'
 import { basename, dirname, join } from 'node:path'
 import { readSafetensors } from '../io'
-import { exportTfjs } from '../io/tfjsExport'
+import { exportTfjs } from '../models/tfjsExport'
 import { loadPretrained, type ArchName } from '../models'
 import { loadExperimentSamples } from './experimentData'
 import { FINAL_WEIGHTS, INITIAL_WEIGHTS, type ExportRequest } from '../protocol'

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../../src/main/engine/backend'
 import { createModel, loadPretrained } from '../../../../src/main/engine/models'
-import { exportTfjs } from '../../../../src/main/engine/io/tfjsExport'
+import { exportTfjs } from '../../../../src/main/engine/models/tfjsExport'
 import type { BNNet } from '../../../../src/main/engine/models/types'
 import { CIFAR_RESNET } from '../../../helpers/paths'
 
