@@ -1,104 +1,198 @@
 /**
- * Rough training-speed benchmark for the engine backend: a CIFAR ResNet-20-shaped network (conv3x3 16/32/64,
- * batch-statistics BatchNorm, ReLU, option-A shortcuts, global average pool, linear 64->10, softmax
- * cross-entropy), forward + backward with tf.variableGrads, batch 64 of 32x32x3 by default.
- * Written with plain tf ops (the real model lives in src/main/engine/models).
+ * Per-kernel benchmark of the performance layers in src/main/engine/kernels, on the shapes the workbench trains:
+ * CIFAR ResNet-20 (32 px, batch 64) and MobileNetV2 / ResNet at 224 px (batch 32 for BatchNorm, 8 for convolutions),
+ * plus channel counts that are not a multiple of 4. It is the measurement behind which layers exist (ARCHITECTURE.md).
  *
- *   npx tsx scripts/bench-kernels.ts [--backend wasm|cpu] [--batch 64] [--steps 5] [--profile]
+ *   npm run bench:kernels [-- --reps 5] [--rounds 1] [--quick] [--json]
+ *
+ * Columns (ms per call, the best of --reps calls after one warm-up, and of --rounds runs of both child processes; the
+ * machine may be shared, so best-of):
+ *   BatchNorm, training forward (batch statistics + y) and its gradient (dx, dgamma, dbeta):
+ *     cpu       the JS loops on the cpu backend (bnLoops.ts)
+ *     wasm JS   the same JS loops over the wasm heap (what wasm would run without the SIMD module)
+ *     wasm SIMD the wasm SIMD loops of wasm/heapLoops.wat on the heap (wasm/bnSimd.ts; wasm's kernel without native)
+ *     native    the addon's threaded loops (native.ts; wasm's kernel when the addon is built)
+ *   Conv2DBackpropFilter / Conv2DBackpropInput:
+ *     tfjs      tfjs-backend-wasm's own kernel (it has none for the filter gradient)
+ *     wasm      conv2dBackprop.ts (im2col on the heap + XNNPACK GEMM / convolutions; wasm's kernel without native)
+ *     native    the addon's kernels
+ * The wasm columns run in a child process with DAFT_NATIVE=0 (so the wasm kernels call XNNPACK, not the addon), the
+ * native ones in a second child (skipped when the addon is not built).
  */
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
-import { initBackend } from '../src/main/engine/backend'
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
+const argv = process.argv.slice(2)
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+const quick = argv.includes('--quick')
+const reps = Number(opt('reps') ?? (quick ? 2 : 5))
+const rounds = Math.max(1, Number(opt('rounds') ?? 1))
+
+interface Row {
+  kernel: string
+  shape: string
+  impl: string
+  ms: number
 }
 
-const backendName = arg('backend', 'wasm') as 'wasm' | 'cpu'
-const batch = Number(arg('batch', '64'))
-const steps = Number(arg('steps', '5'))
-const profile = process.argv.includes('--profile')
+const BN_SHAPES: number[][] = quick
+  ? [[8, 16, 16, 16], [8, 8, 8, 10]]
+  : [
+      [64, 32, 32, 16], // ResNet-20 stage 1
+      [64, 16, 16, 32],
+      [64, 8, 8, 64],
+      [32, 112, 112, 16], // MobileNetV2 224, first block
+      [32, 56, 56, 144], // 24 * 6 expansion
+      [64, 32, 32, 10], // channels not a multiple of 4
+      [32, 28, 28, 30],
+    ]
 
-const info = await initBackend({ force: backendName })
-console.log(`backend ${info.name} (${info.device}); custom kernels: ${info.kernels.join(', ') || 'none'}`)
+/** [x shape, filter size, cout, stride] */
+const CONV_SHAPES: [number[], number, number, number][] = quick
+  ? [[[8, 16, 16, 16], 3, 16, 1]]
+  : [
+      [[64, 32, 32, 16], 3, 16, 1], // ResNet-20
+      [[64, 32, 32, 16], 3, 32, 2],
+      [[64, 16, 16, 32], 3, 32, 1],
+      [[64, 8, 8, 64], 3, 64, 1],
+      [[8, 56, 56, 64], 3, 64, 1], // ResNet-18 224, batch 8
+      [[8, 224, 224, 3], 3, 32, 2], // MobileNetV2 224 stem, batch 8
+      [[8, 28, 28, 32], 1, 192, 1], // MobileNetV2 pointwise expansion
+    ]
 
-const params: tf.Variable[] = []
-function conv(cin: number, cout: number): tf.Variable<tf.Rank.R4> {
-  const v = tf.variable<tf.Rank.R4>(tf.randomNormal([3, 3, cin, cout], 0, Math.sqrt(2 / (9 * cin))))
-  params.push(v)
-  return v
-}
-function bn(c: number): [tf.Variable, tf.Variable] {
-  const g = tf.variable(tf.ones([c]))
-  const b = tf.variable(tf.zeros([c]))
-  params.push(g, b)
-  return [g, b]
-}
-function bnRelu(x: tf.Tensor4D, [g, b]: [tf.Variable, tf.Variable], relu = true): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [0, 1, 2])
-  const y = tf.batchNorm(x, mean, variance, b, g, 1e-5) as tf.Tensor4D
-  return relu ? tf.relu(y) : y
-}
-type Block = { stride: number; c1: tf.Variable<tf.Rank.R4>; b1: [tf.Variable, tf.Variable]; c2: tf.Variable<tf.Rank.R4>; b2: [tf.Variable, tf.Variable]; pad: number }
-const stem = conv(3, 16)
-const stemBn = bn(16)
-const blocks: Block[] = []
-let cin = 16
-for (const [planes, stride0] of [[16, 1], [32, 2], [64, 2]]) {
-  for (let i = 0; i < 3; i++) {
-    const stride = i === 0 ? stride0 : 1
-    blocks.push({ stride, c1: conv(cin, planes), b1: bn(planes), c2: conv(planes, planes), b2: bn(planes), pad: planes !== cin ? planes / 4 : 0 })
-    cin = planes
+function best(fn: () => void): number {
+  fn()
+  let min = Infinity
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now()
+    fn()
+    min = Math.min(min, performance.now() - t0)
   }
+  return min
 }
-const fcW = tf.variable(tf.randomNormal([64, 10], 0, 0.1))
-const fcB = tf.variable(tf.zeros([10]))
-params.push(fcW, fcB)
 
-function forward(x: tf.Tensor4D): tf.Tensor2D {
-  let h = bnRelu(tf.conv2d(x, stem, 1, 'same'), stemBn)
-  for (const b of blocks) {
-    let out = bnRelu(tf.conv2d(h, b.c1, b.stride, 'same'), b.b1)
-    out = bnRelu(tf.conv2d(out, b.c2, 1, 'same'), b.b2, false)
-    let short = h
-    if (b.stride !== 1 || b.pad) {
-      short = tf.stridedSlice(h, [0, 0, 0, 0], h.shape, [1, b.stride, b.stride, 1]) as tf.Tensor4D
-      short = tf.pad(short, [[0, 0], [0, 0], [0, 0], [b.pad, b.pad]])
+async function child(part: 'wasm' | 'native'): Promise<Row[]> {
+  await import('@tensorflow/tfjs-backend-wasm') // registers wasm's own kernels, so the original can be timed
+  const tfjsBackpropInput = tf.getKernel('Conv2DBackpropInput', 'wasm') // before registerTrainingKernels replaces it
+  const { initBackend } = await import('../src/main/engine/backend')
+  const { BN_TRAIN, BN_TRAIN_GRAD, makeBatchNormKernels, cpuLoops } = await import('../src/main/engine/kernels/batchNorm')
+  const { jsLoops } = await import('../src/main/engine/kernels/bnLoops')
+  const { wasmLoops } = await import('../src/main/engine/kernels/wasm/bnSimd')
+  const { loadNative, nativeBatchNormLoops, nativeConvKernels } = await import('../src/main/engine/kernels/native')
+  const { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } = await import('../src/main/engine/kernels/conv2dBackprop')
+  const { wasmBackend, heapF32 } = await import('../src/main/engine/kernels/wasmInternals')
+  await initBackend({ force: 'cpu' })
+  await initBackend({ force: 'wasm' })
+  const rows: Row[] = []
+  const wasm = wasmBackend(tf.findBackend('wasm'))
+  const native = part === 'native' ? loadNative() : null
+  if (part === 'native' && !native) return rows
+
+  type Loops = Parameters<typeof makeBatchNormKernels>[0]
+  const bnImpls: [string, 'cpu' | 'wasm', Loops][] =
+    part === 'wasm'
+      ? [
+          ['cpu', 'cpu', cpuLoops],
+          ['wasm JS', 'wasm', (b) => jsLoops((t) => heapF32(wasmBackend(b), t), (s) => wasmBackend(b).makeOutput(s, 'float32'))],
+          ['wasm SIMD', 'wasm', wasmLoops],
+        ]
+      : [['native', 'wasm', nativeBatchNormLoops(native!.addon)]]
+  for (const shape of BN_SHAPES) {
+    const c = shape[shape.length - 1]
+    for (const [impl, backendName, loops] of bnImpls) {
+      await tf.setBackend(backendName)
+      const backend = tf.findBackend(backendName)!
+      const k = makeBatchNormKernels(loops)
+      const x = tf.randomNormal(shape, 1, 2)
+      const dy = tf.randomNormal(shape)
+      const [g, b] = [tf.randomUniform([c], 0.5, 1.5), tf.randomNormal([c])]
+      const run = (name: string, inputs: Record<string, tf.Tensor>) => () => {
+        const out = k[name]({ inputs: inputs as never, backend, attrs: { epsilon: 1e-5 } as never })
+        for (const t of [out].flat()) backend.disposeData(t.dataId)
+      }
+      const [, mean, variance] = tf.engine().runKernel(BN_TRAIN, { x, scale: g, offset: b }, { epsilon: 1e-5 }) as tf.Tensor[]
+      rows.push({ kernel: 'BN train forward', shape: `[${shape}]`, impl, ms: best(run(BN_TRAIN, { x, scale: g, offset: b })) })
+      rows.push({ kernel: 'BN train backward', shape: `[${shape}]`, impl, ms: best(run(BN_TRAIN_GRAD, { dy, x, scale: g, mean, variance })) })
+      tf.dispose([x, dy, g, b, mean, variance])
     }
-    h = tf.relu(tf.add(out, short))
   }
-  const pooled = tf.mean(h, [1, 2]) as tf.Tensor2D
-  return tf.add(tf.matMul(pooled, fcW), fcB)
+
+  await tf.setBackend('wasm')
+  const nativeConv = native ? nativeConvKernels(native.addon, {}) : null
+  for (const [xShape, f, co, s] of CONV_SHAPES) {
+    const filterShape = [f, f, xShape[3], co] as [number, number, number, number]
+    const info = tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape, s, 1, 'same')
+    const x = tf.randomNormal(xShape)
+    const dy = tf.randomNormal(info.outShape)
+    const w = tf.randomNormal(filterShape)
+    const label = `[${xShape}] ${f}x${f}->${co} s${s}`
+    const attrs = { strides: s, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined }
+    const filterAttrs = { ...attrs, filterShape }
+    const inputAttrs = { ...attrs, inputShape: xShape }
+    const time = (fn: () => tf.TensorInfo | tf.TensorInfo[]) =>
+      best(() => {
+        for (const t of [fn()].flat()) wasm.disposeData(t.dataId)
+      })
+    const filterImpls: [string, () => tf.TensorInfo | tf.TensorInfo[]][] = []
+    const inputImpls: [string, () => tf.TensorInfo | tf.TensorInfo[]][] = []
+    if (part === 'wasm') {
+      filterImpls.push(['wasm', () => conv2DBackpropFilterWasm('wasm', wasm, { x, dy }, filterAttrs as never)])
+      if (tfjsBackpropInput) inputImpls.push(['tfjs', () => tfjsBackpropInput.kernelFunc({ inputs: { dy, filter: w }, backend: wasm as never, attrs: inputAttrs as never })])
+      inputImpls.push(['wasm', () => conv2DBackpropInputWasm('wasm', wasm, { dy, filter: w }, inputAttrs as never)])
+    } else if (nativeConv) {
+      filterImpls.push(['native', () => nativeConv.Conv2DBackpropFilter({ inputs: { x, dy }, backend: wasm, attrs: filterAttrs as never })])
+      inputImpls.push(['native', () => nativeConv.Conv2DBackpropInput({ inputs: { dy, filter: w }, backend: wasm, attrs: inputAttrs as never })])
+    }
+    for (const [impl, fn] of filterImpls) rows.push({ kernel: 'Conv2DBackpropFilter', shape: label, impl, ms: time(fn) })
+    for (const [impl, fn] of inputImpls) rows.push({ kernel: 'Conv2DBackpropInput', shape: label, impl, ms: time(fn) })
+    tf.dispose([x, dy, w])
+  }
+  return rows
 }
 
-const x = tf.randomUniform([batch, 32, 32, 3]) as tf.Tensor4D
-const labels = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tf.Tensor1D, 10)
-function step(): void {
-  tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, forward(x)) as tf.Scalar, params)
-    // plain SGD so every gradient is consumed
-    for (const p of params) p.assign(p.sub(grads[p.name].mul(0.01)))
-    value.dataSync()
+function runChild(part: 'wasm' | 'native'): Row[] {
+  const env = { ...process.env, ...(part === 'wasm' ? { DAFT_NATIVE: '0' } : {}) }
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', part, ...argv], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
   })
+  if (r.status !== 0) throw new Error(`bench-kernels: the ${part} child failed (exit ${r.status})`)
+  const line = r.stdout.split('\n').find((l) => l.startsWith('ROWS '))
+  return line ? (JSON.parse(line.slice(5)) as Row[]) : []
 }
 
-step() // warm-up (XNNPACK operator creation, allocation)
-const t0 = performance.now()
-const cpu0 = process.cpuUsage()
-for (let i = 0; i < steps; i++) step()
-const ms = (performance.now() - t0) / steps
-const cpu = process.cpuUsage(cpu0)
-const cpuMs = (cpu.user + cpu.system) / 1000 / steps
-// wall time suffers when other processes share the cores; CPU time of this (single-threaded) process does not
-console.log(
-  `train step (fwd+bwd+SGD), batch ${batch}: wall ${ms.toFixed(0)} ms/step = ${((batch * 1000) / ms).toFixed(1)} images/s; ` +
-    `CPU ${cpuMs.toFixed(0)} ms/step = ${((batch * 1000) / cpuMs).toFixed(1)} images/s per core`,
-)
-
-if (profile) {
-  const p = await tf.profile(() => step())
-  const byKernel = new Map<string, number>()
-  for (const k of p.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number))
-  const rows = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)
-  for (const [name, t] of rows) console.log(`  ${name.padEnd(36)} ${t.toFixed(1)} ms`)
+const childPart = opt('child') as 'wasm' | 'native' | undefined
+if (childPart) {
+  console.log('ROWS ' + JSON.stringify(await child(childPart)))
+} else {
+  const rows: Row[] = []
+  for (let round = 0; round < rounds; round++) {
+    for (const r of [...runChild('wasm'), ...runChild('native')]) {
+      const same = rows.find((x) => x.kernel === r.kernel && x.shape === r.shape && x.impl === r.impl)
+      if (!same) rows.push(r)
+      else same.ms = Math.min(same.ms, r.ms)
+    }
+  }
+  if (argv.includes('--json')) {
+    console.log(JSON.stringify(rows))
+  } else {
+    const impls = ['cpu', 'tfjs', 'wasm JS', 'wasm SIMD', 'wasm', 'native'].filter((i) => rows.some((r) => r.impl === i))
+    const keys = [...new Set(rows.map((r) => `${r.kernel}|${r.shape}`))]
+    console.log(`best of ${reps} calls x ${rounds} round(s), ms (native: ${rows.some((r) => r.impl === 'native') ? 'built' : 'not built, column omitted'})`)
+    console.log(['kernel'.padEnd(22), 'shape'.padEnd(28), ...impls.map((i) => i.padStart(10))].join(' '))
+    for (const key of keys) {
+      const [kernel, shape] = key.split('|')
+      const cell = (impl: string): string => {
+        const r = rows.find((x) => x.kernel === kernel && x.shape === shape && x.impl === impl)
+        return (r ? r.ms.toFixed(1) : '-').padStart(10)
+      }
+      console.log([kernel.padEnd(22), shape.padEnd(28), ...impls.map(cell)].join(' '))
+    }
+  }
 }

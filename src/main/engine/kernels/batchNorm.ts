@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
 import { wasmLoops } from './wasm/bnSimd'
 import { jsLoops, type ChannelLoops } from './bnLoops'
+import { cpuBackend, cpuOutput, cpuValues } from './wasmInternals'
 
 export { jsLoops, type ChannelLoops }
 
@@ -33,14 +34,12 @@ type Attrs = { epsilon: number }
 type KArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }
 
 
-function cpuLoops(backend: unknown): ChannelLoops {
-  const b = backend as {
-    data: { get(id: object): { values: Float32Array } }
-    makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo
-  }
+/** The JS loops on the cpu backend's own arrays. */
+export function cpuLoops(backend: unknown): ChannelLoops {
+  const b = cpuBackend(backend)
   return jsLoops(
-    (t) => b.data.get(t.dataId).values,
-    (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape))),
+    (t) => cpuValues(b, t),
+    (shape) => cpuOutput(b, shape),
   )
 }
 

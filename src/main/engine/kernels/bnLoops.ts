@@ -1,7 +1,7 @@
 /**
- * The channel loops BatchNorm's kernels are made of (kernels/batchNorm.ts), in plain JavaScript. Their own file
- * so that the wasm implementation (wasm/bnSimd.ts), which falls back to them, and batchNorm.ts, which picks an
- * implementation, do not import each other.
+ * The channel loops BatchNorm's kernels are made of (kernels/batchNorm.ts): the interface every backend's
+ * implementation provides (JS here for cpu, wasm SIMD in wasm/bnSimd.ts, the addon in native.ts), and the plain
+ * JavaScript one. Their own file so that the implementations and batchNorm.ts, which picks one, do not import each other.
  */
 import type { TensorInfo } from './util'
 
@@ -22,7 +22,7 @@ export interface ChannelLoops {
   affine(out: TensorInfo, x: TensorInfo, a: Float32Array, b: Float32Array, y?: TensorInfo, g?: Float32Array): void
 }
 
-/** The loops in plain JavaScript over Float32Arrays (the cpu backend; wasm when c is not a multiple of 4). */
+/** The loops in plain JavaScript over Float32Arrays (the cpu backend's implementation). */
 export function jsLoops(view: (t: TensorInfo) => Float32Array, output: (shape: number[]) => TensorInfo): ChannelLoops {
   return {
     output,

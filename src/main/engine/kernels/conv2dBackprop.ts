@@ -1,17 +1,19 @@
 /**
- * Conv2D gradients on the wasm backend, expressed as forward convolutions so they run on XNNPACK.
+ * Conv2D gradients on the wasm backend when the native addon is absent (with it, native.ts's kernels take both, at
+ * 5-15x these on 2 threads: `npm run bench:kernels`), as work XNNPACK does fast. One implementation per gradient:
  *
  * Conv2DBackpropFilter (wasm has none): with x [N,H,W,Ci] and dy [N,Ho,Wo,Co],
  *   dW[a,b,ci,co] = sum_{n,i,j} x[n, i*s + a - padTop, j*s + b - padLeft, ci] * dy[n,i,j,co]
- * which is a stride-1 convolution of x^T [Ci,H,W,N] (batch <- in-channels, channels <- batch) with
- * dy^T [Ho,Wo,N,Co] as the filter, dilated by the forward stride, giving [Ci,fh,fw,Co] -> [fh,fw,Ci,Co].
+ * i.e. dW [fh*fw*Ci, Co] = P^T dy with P the im2col patch matrix, built transposed on the heap by heapLoops.im2colT
+ * and multiplied by one BatchMatMul (1x1 unpadded filters need no patches).
  *
- * Conv2DBackpropInput: dx is a stride-1 convolution of dy (zero-dilated by the forward stride when strided)
- * with the spatially flipped filter whose in/out channels are swapped, padded by (f - 1 - pad).
+ * Conv2DBackpropInput (replaces wasm's scalar loop, 5-13x slower): dx is a stride-1 convolution of dy with the
+ * spatially flipped filter whose in/out channels are swapped, padded by (f - 1 - pad); strided ones by stride phases.
  */
 import * as tf from '@tensorflow/tfjs'
 import { assertChannelsLast, type KernelBackendLike, type TensorInfo, withRunner } from './util'
 import { heapLoopsFor } from './wasm/heapLoops'
+import { heapF32, offsetOf, wasmBackend } from './wasmInternals'
 
 type ConvAttrs = {
   strides: number | [number, number]
@@ -74,47 +76,32 @@ export function conv2DBackpropFilterWasm(
       return r.reshape(r.matMul(xT, r.reshape(dy, [rows, co])), [1, 1, ci, co])
     })
   }
+  // dW [fh*fw*Ci, Co] = P^T dy with P^T [fh*fw*Ci, N*Ho*Wo] the transposed patch matrix, built on the heap by
+  // heapLoops.im2colT from x^T [Ci, N, H, W]: one GEMM instead of a stride-1 convolution of x^T by dy^T (a Ho x Wo
+  // kernel), which XNNPACK ran 1.3-3x slower on ResNet-20 / ResNet-18 / MobileNetV2-stem shapes (bench:kernels)
   const loops = heapLoopsFor(backend)
-  if (loops) {
-    // dW [fh*fw*Ci, Co] = P^T dy with P^T [fh*fw*Ci, N*Ho*Wo] the transposed patch matrix, built on the heap by
-    // heapLoops.im2colT from x^T [Ci, N, H, W]: one GEMM instead of a convolution with a Ho x Wo kernel (which
-    // XNNPACK ran at a third of its forward speed)
-    const b = backend as unknown as {
-      makeOutput(shape: number[], dtype: 'float32'): TensorInfo
-      dataIdMap: { get(id: object): { memoryOffset: number } }
-    }
-    return withRunner(backendName, backend, (r) => {
-      const [n, , , ci] = x.shape
-      const co = dy.shape[3]
-      const rows = n * ho * wo
-      const xT = r.transpose(x, [3, 0, 1, 2]) // [Ci, N, H, W]
-      const pT = r.adopt(b.makeOutput([fh * fw * ci, rows], 'float32'))
-      const src = b.dataIdMap.get(xT.dataId).memoryOffset
-      const dst = b.dataIdMap.get(pT.dataId).memoryOffset
-      const block = ci * rows * 4
-      const { dilationHeight: dilH, dilationWidth: dilW } = info
-      const same = sh === 1 && sw === 1 && ho === h && wo === w
-      for (let a = 0; a < fh; a++) {
-        for (let bb = 0; bb < fw; bb++) {
-          const at = dst + (a * fw + bb) * block
-          const dh = a * dilH - padTop
-          const dw = bb * dilW - padLeft
-          if (same) loops.im2colTSame(src, at, ci * n, h, w, dh, dw)
-          else loops.im2colT(src, at, ci * n, h, w, ho, wo, dh, dw, sh, sw)
-        }
-      }
-      return r.reshape(r.matMul(pT, r.reshape(dy, [rows, co])), [fh, fw, ci, co])
-    })
-  }
+  const b = wasmBackend(backend)
   return withRunner(backendName, backend, (r) => {
-    const xT = r.transpose(x, [3, 1, 2, 0]) // [Ci, H, W, N]
-    const dyT = r.transpose(dy, [1, 2, 0, 3]) // [Ho, Wo, N, Co]
-    const top = info.padInfo.top
-    const left = info.padInfo.left
-    const bottom = fh + (ho - 1) * sh - h - top
-    const right = fw + (wo - 1) * sw - w - left
-    const g = r.conv2dPadded(xT, dyT, { top, bottom, left, right }, [sh, sw]) // [Ci, fh, fw, Co]
-    return r.transpose(g, [1, 2, 0, 3])
+    const [n, , , ci] = x.shape
+    const co = dy.shape[3]
+    const rows = n * ho * wo
+    const xT = r.transpose(x, [3, 0, 1, 2]) // [Ci, N, H, W]
+    const pT = r.adopt(b.makeOutput([fh * fw * ci, rows], 'float32'))
+    const src = offsetOf(b, xT)
+    const dst = offsetOf(b, pT)
+    const block = ci * rows * 4
+    const { dilationHeight: dilH, dilationWidth: dilW } = info
+    const same = sh === 1 && sw === 1 && ho === h && wo === w
+    for (let a = 0; a < fh; a++) {
+      for (let bb = 0; bb < fw; bb++) {
+        const at = dst + (a * fw + bb) * block
+        const dh = a * dilH - padTop
+        const dw = bb * dilW - padLeft
+        if (same) loops.im2colTSame(src, at, ci * n, h, w, dh, dw)
+        else loops.im2colT(src, at, ci * n, h, w, ho, wo, dh, dw, sh, sw)
+      }
+    }
+    return r.reshape(r.matMul(pT, r.reshape(dy, [rows, co])), [fh, fw, ci, co])
   })
 }
 
@@ -179,7 +166,7 @@ function phases(f: number, s: number, pad: number, inSize: number, outSize: numb
  * the phase results are interleaved into dx on the wasm heap.
  */
 function stridedBackpropInput(backendName: string, backend: KernelBackendLike, dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
-  const b = backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo; typedArrayFromHeap(t: TensorInfo): Float32Array }
+  const b = wasmBackend(backend)
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, inHeight: h, inWidth: w, outHeight: ho, outWidth: wo } = info
   const [n, , , co] = dy.shape
   const ci = info.inChannels
@@ -200,10 +187,10 @@ function stridedBackpropInput(backendName: string, backend: KernelBackendLike, d
       }
     }
     const out = b.makeOutput([n, h, w, ci], 'float32')
-    const dst = b.typedArrayFromHeap(out)
+    const dst = heapF32(b, out)
     if (parts.length < sh * sw) dst.fill(0)
     for (const { p, q, dx } of parts) {
-      const src = b.typedArrayFromHeap(dx)
+      const src = heapF32(b, dx)
       const heapDst = dst.byteOffset / 4
       const heapSrc = src.byteOffset / 4
       const heap = new Float32Array(dst.buffer)

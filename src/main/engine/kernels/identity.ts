@@ -6,20 +6,16 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
-
-interface RefCountingBackend {
-  incRef(dataId: object): void
-}
+import { wasmBackend } from './wasmInternals'
 
 export function makeIdentityShared(original: tf.KernelConfig | undefined): (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => TensorInfo {
   return (args) => {
     const x = args.inputs.x as TensorInfo
-    const backend = args.backend as Partial<RefCountingBackend>
-    if (x.dtype === 'string' || typeof backend.incRef !== 'function') {
+    if (x.dtype === 'string') {
       if (!original) throw new Error(`kernels/Identity: cannot share a ${x.dtype} tensor on this backend`)
       return original.kernelFunc(args as never) as TensorInfo
     }
-    backend.incRef(x.dataId)
+    wasmBackend(args.backend).incRef(x.dataId)
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
   }
 }

@@ -6,13 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
-
-type Heap = Float32Array | Int32Array | Uint8Array
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: string): TensorInfo
-  typedArrayFromHeap(t: TensorInfo): Heap
-}
+import { wasmBackend } from './wasmInternals'
 
 type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }
 
@@ -44,7 +38,7 @@ export function makeStridedSliceWasm(original: tf.KernelConfig | undefined): (ar
       if (!original) throw new Error(`kernels/StridedSlice: attributes ${JSON.stringify(attrs)} need the backend's own kernel, which is missing`)
       return original.kernelFunc(args as never) as TensorInfo
     }
-    const backend = args.backend as WasmBackend
+    const backend = wasmBackend(args.backend)
     const out = backend.makeOutput(outShape, x.dtype)
     if (outShape.some((d) => d === 0)) return out
     // views after makeOutput: allocating may grow (and detach) the heap buffer

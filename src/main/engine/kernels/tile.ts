@@ -5,13 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
+import { wasmBackend } from './wasmInternals'
 
 type Heap = Float32Array | Int32Array | Uint8Array
-
-interface WasmTileBackend {
-  makeOutput(shape: number[], dtype: string): TensorInfo
-  typedArrayFromHeap(t: TensorInfo): Heap
-}
 
 /** Writes x tiled by `reps` into `out` (both row-major; out's shape is x.shape[d] * reps[d]). */
 export function tileInto(x: Heap, xShape: number[], reps: number[], out: Heap): void {
@@ -59,13 +55,13 @@ export function makeTileWasm(original: tf.KernelConfig | undefined): (args: {
     if (!Array.isArray(reps) || reps.length !== x.shape.length) {
       throw new Error(`kernels/Tile: reps [${reps}] must have one entry per dimension of x [${x.shape}]`)
     }
-    const backend = args.backend as WasmTileBackend
+    const backend = wasmBackend(args.backend)
     const out = backend.makeOutput(
       x.shape.map((d, i) => d * reps[i]),
       x.dtype,
     )
     // views taken after makeOutput: allocating may grow (and detach) the heap buffer
-    tileInto(backend.typedArrayFromHeap(x), x.shape, reps, backend.typedArrayFromHeap(out))
+    tileInto(backend.typedArrayFromHeap(x) as Heap, x.shape, reps, backend.typedArrayFromHeap(out) as Heap)
     return out
   }
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
+import { cpuBackend, wasmBackend } from './wasmInternals'
 
 export function unsortedSegmentSumValues(
   x: ArrayLike<number>,
@@ -54,17 +55,13 @@ function compute(backend: SegmentSumBackend, inputs: { x: TensorInfo; segmentIds
 type Args = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }
 
 export function unsortedSegmentSumWasm({ inputs, backend, attrs }: Args): TensorInfo {
-  const b = backend as SegmentSumBackend & {
-    makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: tf.backend_util.BackendValues): TensorInfo
-  }
+  const b = wasmBackend(backend)
   const { values, shape } = compute(b, inputs as never, attrs?.numSegments as number)
   return b.makeOutput(shape, (inputs.x as TensorInfo).dtype, undefined, values)
 }
 
 export function unsortedSegmentSumCpu({ inputs, backend, attrs }: Args): TensorInfo {
-  const b = backend as SegmentSumBackend & {
-    makeTensorInfo(shape: number[], dtype: string, values?: tf.backend_util.BackendValues): TensorInfo
-  }
+  const b = cpuBackend(backend)
   const { values, shape } = compute(b, inputs as never, attrs?.numSegments as number)
   return b.makeTensorInfo(shape, (inputs.x as TensorInfo).dtype, values)
 }

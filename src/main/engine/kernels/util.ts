@@ -4,6 +4,7 @@
  * and the two building blocks every conv backward pass here uses.
  */
 import * as tf from '@tensorflow/tfjs'
+import { isWasmBackend, wasmBackend } from './wasmInternals'
 
 export type TensorInfo = tf.TensorInfo
 /** Named inputs, or a list for kernels such as Concat that take one. */
@@ -73,11 +74,8 @@ export class KernelRunner {
     const [fh, fw] = filter.shape
     const taps = fh * fw
     if (taps === 1) return filter
-    const b = this.backend as unknown as {
-      makeOutput?: (shape: number[], dtype: string) => TensorInfo
-      typedArrayFromHeap?: (t: TensorInfo) => Float32Array
-    }
-    if (!b.makeOutput || !b.typedArrayFromHeap) return this.run('Reverse', { x: filter }, { dims: [0, 1] })
+    if (!isWasmBackend(this.backend)) return this.run('Reverse', { x: filter }, { dims: [0, 1] })
+    const b = wasmBackend(this.backend)
     const out = b.makeOutput(filter.shape, filter.dtype)
     this.owned.push(out)
     // views after makeOutput: allocating may grow (and detach) the heap buffer

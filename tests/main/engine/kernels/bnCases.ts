@@ -11,7 +11,7 @@ export const SHAPES: number[][] = [
   [1, 6, 5, 3], // one image
   [5, 1, 1, 7], // 1x1 spatial
   [7, 11], // rank 2 (BatchNorm1d-like)
-  [2, 4, 4, 24], // multiples of 4 channels take the wasm SIMD loops, the others the JS loops
+  [2, 4, 4, 24], // the wasm SIMD loops take 4 channels per step and the rest (7, 11, 3, 1 here) in a scalar tail
   [3, 2, 2, 8],
 ]
 

@@ -1,59 +1,39 @@
 /**
- * The BatchNorm channel loops (kernels/batchNorm.ts) for tfjs-backend-wasm, in wasm SIMD (heapLoops.wat) running
- * directly on the backend's heap: the small module imports tfjs's own WebAssembly.Memory, so tensors are read and
- * written in place (no copies). Per-channel vectors go through a scratch block from the backend's malloc.
- * Channel counts that are not a multiple of 4, or a backend whose memory cannot be found, use the JS loops.
+ * The BatchNorm channel loops (kernels/batchNorm.ts) for tfjs-backend-wasm without the native addon, in wasm SIMD
+ * (heapLoops.wat: 4 channels per step, a scalar tail for the rest) running directly on the backend's heap: the small
+ * module imports tfjs's own WebAssembly.Memory, so tensors are read and written in place (no copies). Per-channel
+ * vectors go through a scratch block from the backend's malloc. `npm run bench:kernels`: 5-45x the JS loops on the
+ * wasm heap for ResNet-20 / MobileNetV2 shapes; the addon's threaded loops (native.ts) replace these when built.
  */
 import * as tf from '@tensorflow/tfjs'
-import { jsLoops, type ChannelLoops } from '../bnLoops'
+import type { ChannelLoops } from '../bnLoops'
 import type { TensorInfo } from '../util'
-import { heapLoopsFor, type HeapLoops } from './heapLoops'
-
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo
-  typedArrayFromHeap(t: TensorInfo): Float32Array
-  dataIdMap: { get(id: object): { memoryOffset: number } }
-  wasm: { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array }
-}
-
-function simdFor(b: WasmBackend): HeapLoops | null {
-  return heapLoopsFor(b)
-}
-
-/** Whether the SIMD loops are in use on this wasm backend (for reports and tests). */
-export function bnSimdActive(backend: unknown): boolean {
-  return simdFor(backend as WasmBackend) != null
-}
+import { heapF32, heapOf, offsetOf, wasmBackend, withScratch as mallocScratch } from '../wasmInternals'
+import { heapLoopsFor } from './heapLoops'
 
 export function wasmLoops(backend: unknown, c: number): ChannelLoops {
-  const b = backend as WasmBackend
-  const view = (t: TensorInfo): Float32Array => b.typedArrayFromHeap(t)
+  const b = wasmBackend(backend)
+  const view = (t: TensorInfo): Float32Array => heapF32(b, t)
   const output = (shape: number[]): TensorInfo => b.makeOutput(shape, 'float32')
-  const simd = c % 4 === 0 ? simdFor(b) : null
-  if (!simd) return jsLoops(view, output)
-  const offset = (t: TensorInfo): number => b.dataIdMap.get(t.dataId).memoryOffset
+  const simd = heapLoopsFor(b)
+  const offset = (t: TensorInfo): number => offsetOf(b, t)
   const rows = (t: TensorInfo): number => tf.util.sizeFromShape(t.shape) / c
 
   /** Runs `body` with a zeroed scratch block: [f64 s | f64 t | f32 v0 | f32 v1 | f32 v2] (16-byte aligned). */
   function withScratch<T>(vectors: Float32Array[], body: (p: { s: number; t: number; v: number[] }) => T): T {
-    const bytes = c * 16 + vectors.length * c * 4 + 16
-    const raw = b.wasm._malloc(bytes) >>> 0
-    const base = ((raw + 15) & ~15) >>> 0
-    try {
-      const heap = b.wasm.HEAPU8
-      heap.fill(0, base, base + c * 16)
+    return mallocScratch(b, c * 16 + vectors.length * c * 4, (base) => {
+      const heap = heapOf(b)
+      new Float64Array(heap, base, 2 * c).fill(0)
       const v = vectors.map((vec, i) => {
         const p = base + c * 16 + i * c * 4
-        new Float32Array(heap.buffer, p, c).set(vec)
+        new Float32Array(heap, p, c).set(vec)
         return p
       })
       return body({ s: base, t: base + c * 8, v })
-    } finally {
-      b.wasm._free(raw)
-    }
+    })
   }
   const readSums = (p: { s: number; t: number }): { s: Float64Array; t: Float64Array } => {
-    const buf = b.wasm.HEAPU8.buffer
+    const buf = heapOf(b)
     return { s: new Float64Array(buf, p.s, c).slice(), t: new Float64Array(buf, p.t, c).slice() }
   }
 

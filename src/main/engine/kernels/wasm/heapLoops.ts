@@ -1,18 +1,12 @@
 /**
  * The small wasm module of heapLoops.wat, instantiated once per tfjs wasm backend on that backend's own
- * WebAssembly.Memory, so its loops read and write tensors in place on the heap (no copies).
- * Rebuild after editing the .wat: `npx -p wabt@1.0.39 wat2wasm heapLoops.wat -o /tmp/heapLoops.wasm`, then put
- * `base64 -w0 /tmp/heapLoops.wasm` into HEAP_LOOPS_WASM_BASE64 in heapLoopsBinary.ts.
+ * WebAssembly.Memory (reached through ../wasmInternals.ts), so its loops read and write tensors in place on the heap.
+ * heapLoopsBinary.ts is generated from heapLoops.wat by `npm run build:wasm` (scripts/build-wasm.mjs, wabt pinned in
+ * package.json); tests/main/engine/kernels/heapLoops.test.ts regenerates it and fails when the two differ.
+ * Instantiation failures are thrown (with the cause), never swallowed: the kernels that need the module do not run.
  */
 import { HEAP_LOOPS_WASM_BASE64 } from './heapLoopsBinary'
-
-/** The slice of the WebAssembly JS API used here (the node tsconfig has no DOM/WebAssembly lib types). */
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => object
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { exports: unknown }
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
+import { WebAssemblyApi, wasmBackend, wasmMemory } from '../wasmInternals'
 
 export interface HeapLoops {
   sums(x: number, center: number, s: number, t: number, m: number, c: number): void
@@ -23,22 +17,23 @@ export interface HeapLoops {
   im2colTSame(src: number, dst: number, rows: number, h: number, w: number, dh: number, dw: number): void
 }
 
-const instances = new WeakMap<object, HeapLoops | null>()
+let compiled: object | undefined
+const instances = new WeakMap<object, HeapLoops>()
 
-/** The loops on this tfjs wasm backend, or null (no SIMD / bulk memory, or the backend's memory is not reachable). */
-export function heapLoopsFor(backend: unknown): HeapLoops | null {
-  const b = backend as { wasm?: { asm?: { memory?: object } } }
+/** The loops on this tfjs wasm backend (instantiated on first use); throws if the module cannot be instantiated. */
+export function heapLoopsFor(backend: unknown): HeapLoops {
+  const b = wasmBackend(backend)
   let inst = instances.get(b)
-  if (inst !== undefined) return inst
-  inst = null
-  const memory = b.wasm?.asm?.memory
-  if (WA && memory instanceof WA.Memory) {
-    try {
-      const bytes = Uint8Array.from(atob(HEAP_LOOPS_WASM_BASE64), (ch) => ch.charCodeAt(0))
-      inst = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as unknown as HeapLoops
-    } catch {
-      inst = null
-    }
+  if (inst) return inst
+  try {
+    if (!WebAssemblyApi) throw new Error('this runtime has no WebAssembly')
+    compiled ??= new WebAssemblyApi.Module(Uint8Array.from(atob(HEAP_LOOPS_WASM_BASE64), (ch) => ch.charCodeAt(0)))
+    inst = new WebAssemblyApi.Instance(compiled, { env: { memory: wasmMemory(b) } }).exports as HeapLoops
+  } catch (e) {
+    throw new Error(
+      `kernels/wasm/heapLoops: instantiating heapLoops.wasm (wasm SIMD + bulk memory) on the tfjs-wasm heap failed: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    )
   }
   instances.set(b, inst)
   return inst

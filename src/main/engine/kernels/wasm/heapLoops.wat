@@ -1,20 +1,23 @@
 ;; Loops that run on tfjs-backend-wasm's own heap (the memory is imported), used by the custom kernels:
-;;  - channels-last BatchNorm (x is [m rows, c channels] float32, c a multiple of 4; sums in float64), SIMD
+;;  - channels-last BatchNorm (x is [m rows, c channels] float32, any c: 4 channels per SIMD step, then a scalar tail;
+;;    sums in float64)
 ;;  - im2colT: the transposed patch matrix of a convolution, for the filter gradient as one matrix product
-;; Build: wat2wasm heapLoops.wat -o heapLoops.wasm (wabt 1.0.39; SIMD and bulk memory are on by default),
-;; then base64 into heapLoopsBinary.ts (see the command in heapLoops.ts).
+;; Build: `npm run build:wasm` (scripts/build-wasm.ts, wabt from npm) writes heapLoopsBinary.ts; a test checks it.
 (module
   (import "env" "memory" (memory 1))
 
   ;; s[k] += x[i,k] - center[k];  t[k] += (x[i,k] - center[k])^2        (s, t: f64[c]; center: f32[c])
   (func (export "sums") (param $x i32) (param $center i32) (param $s i32) (param $t i32) (param $m i32) (param $c i32)
     (local $end i32) (local $k i32) (local $d v128) (local $lo v128) (local $hi v128) (local $ps i32) (local $pt i32)
+    (local $c4 i32) (local $e f64)
+    (local.set $c4 (i32.and (local.get $c) (i32.const -4)))
     (local.set $end (i32.add (local.get $x) (i32.mul (i32.mul (local.get $m) (local.get $c)) (i32.const 4))))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
         (local.set $k (i32.const 0))
-        (loop $cols
+        (block $vdone (loop $cols
+          (br_if $vdone (i32.ge_u (local.get $k) (local.get $c4)))
           (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))
                                    (v128.load (i32.add (local.get $center) (i32.shl (local.get $k) (i32.const 2))))))
           (local.set $lo (f64x2.promote_low_f32x4 (local.get $d)))
@@ -26,19 +29,32 @@
           (v128.store (local.get $pt) (f64x2.add (v128.load (local.get $pt)) (f64x2.mul (local.get $lo) (local.get $lo))))
           (v128.store offset=16 (local.get $pt) (f64x2.add (v128.load offset=16 (local.get $pt)) (f64x2.mul (local.get $hi) (local.get $hi))))
           (local.set $k (i32.add (local.get $k) (i32.const 4)))
-          (br_if $cols (i32.lt_u (local.get $k) (local.get $c))))
+          (br $cols)))
+        (block $sdone (loop $tail
+          (br_if $sdone (i32.ge_u (local.get $k) (local.get $c)))
+          (local.set $e (f64.promote_f32 (f32.sub (f32.load (i32.add (local.get $x) (i32.shl (local.get $k) (i32.const 2))))
+                                                  (f32.load (i32.add (local.get $center) (i32.shl (local.get $k) (i32.const 2)))))))
+          (local.set $ps (i32.add (local.get $s) (i32.shl (local.get $k) (i32.const 3))))
+          (local.set $pt (i32.add (local.get $t) (i32.shl (local.get $k) (i32.const 3))))
+          (f64.store (local.get $ps) (f64.add (f64.load (local.get $ps)) (local.get $e)))
+          (f64.store (local.get $pt) (f64.add (f64.load (local.get $pt)) (f64.mul (local.get $e) (local.get $e))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $tail)))
         (local.set $x (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2))))
         (br $rows))))
 
   ;; s[k] += o[i,k];  t[k] += o[i,k] * (x[i,k] - center[k])
   (func (export "dotSums") (param $x i32) (param $o i32) (param $center i32) (param $s i32) (param $t i32) (param $m i32) (param $c i32)
     (local $end i32) (local $k i32) (local $off i32) (local $ov v128) (local $p v128) (local $ps i32) (local $pt i32)
+    (local $c4 i32) (local $os f32)
+    (local.set $c4 (i32.and (local.get $c) (i32.const -4)))
     (local.set $end (i32.add (local.get $x) (i32.mul (i32.mul (local.get $m) (local.get $c)) (i32.const 4))))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
         (local.set $k (i32.const 0))
-        (loop $cols
+        (block $vdone (loop $cols
+          (br_if $vdone (i32.ge_u (local.get $k) (local.get $c4)))
           (local.set $off (i32.shl (local.get $k) (i32.const 2)))
           (local.set $ov (v128.load (i32.add (local.get $o) (local.get $off))))
           (local.set $p (f32x4.mul (local.get $ov)
@@ -53,20 +69,34 @@
           (v128.store offset=16 (local.get $pt) (f64x2.add (v128.load offset=16 (local.get $pt))
             (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $p) (local.get $p)))))
           (local.set $k (i32.add (local.get $k) (i32.const 4)))
-          (br_if $cols (i32.lt_u (local.get $k) (local.get $c))))
+          (br $cols)))
+        (block $sdone (loop $tail
+          (br_if $sdone (i32.ge_u (local.get $k) (local.get $c)))
+          (local.set $off (i32.shl (local.get $k) (i32.const 2)))
+          (local.set $os (f32.load (i32.add (local.get $o) (local.get $off))))
+          (local.set $ps (i32.add (local.get $s) (i32.shl (local.get $k) (i32.const 3))))
+          (local.set $pt (i32.add (local.get $t) (i32.shl (local.get $k) (i32.const 3))))
+          (f64.store (local.get $ps) (f64.add (f64.load (local.get $ps)) (f64.promote_f32 (local.get $os))))
+          (f64.store (local.get $pt) (f64.add (f64.load (local.get $pt))
+            (f64.promote_f32 (f32.mul (local.get $os) (f32.sub (f32.load (i32.add (local.get $x) (local.get $off)))
+                                                               (f32.load (i32.add (local.get $center) (local.get $off))))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $tail)))
         (local.set $x (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2))))
         (local.set $o (i32.add (local.get $o) (i32.shl (local.get $c) (i32.const 2))))
         (br $rows))))
 
   ;; out[i,k] = x[i,k] * a[k] + b[k]   (+ y[i,k] * g[k] when y != 0)
   (func (export "affine") (param $out i32) (param $x i32) (param $a i32) (param $b i32) (param $y i32) (param $g i32) (param $m i32) (param $c i32)
-    (local $end i32) (local $k i32) (local $off i32) (local $v v128)
+    (local $end i32) (local $k i32) (local $off i32) (local $v v128) (local $c4 i32) (local $sv f32)
+    (local.set $c4 (i32.and (local.get $c) (i32.const -4)))
     (local.set $end (i32.add (local.get $x) (i32.mul (i32.mul (local.get $m) (local.get $c)) (i32.const 4))))
     (block $done
       (loop $rows
         (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
         (local.set $k (i32.const 0))
-        (loop $cols
+        (block $vdone (loop $cols
+          (br_if $vdone (i32.ge_u (local.get $k) (local.get $c4)))
           (local.set $off (i32.shl (local.get $k) (i32.const 2)))
           (local.set $v (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $off)))
                                               (v128.load (i32.add (local.get $a) (local.get $off))))
@@ -77,12 +107,26 @@
                                (v128.load (i32.add (local.get $g) (local.get $off))))))))
           (v128.store (i32.add (local.get $out) (local.get $off)) (local.get $v))
           (local.set $k (i32.add (local.get $k) (i32.const 4)))
-          (br_if $cols (i32.lt_u (local.get $k) (local.get $c))))
+          (br $cols)))
+        (block $sdone (loop $tail
+          (br_if $sdone (i32.ge_u (local.get $k) (local.get $c)))
+          (local.set $off (i32.shl (local.get $k) (i32.const 2)))
+          (local.set $sv (f32.add (f32.mul (f32.load (i32.add (local.get $x) (local.get $off)))
+                                           (f32.load (i32.add (local.get $a) (local.get $off))))
+                                  (f32.load (i32.add (local.get $b) (local.get $off)))))
+          (if (local.get $y)
+            (then (local.set $sv (f32.add (local.get $sv)
+                    (f32.mul (f32.load (i32.add (local.get $y) (local.get $off)))
+                             (f32.load (i32.add (local.get $g) (local.get $off))))))))
+          (f32.store (i32.add (local.get $out) (local.get $off)) (local.get $sv))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $tail)))
         (local.set $x (i32.add (local.get $x) (i32.shl (local.get $c) (i32.const 2))))
         (local.set $out (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))))
         (if (local.get $y) (then (local.set $y (i32.add (local.get $y) (i32.shl (local.get $c) (i32.const 2))))))
         (br $rows))))
-;; Rows of the transposed patch matrix for one filter tap: for every row r of src [rows, h, w] (rows = C*N of the
+
+  ;; Rows of the transposed patch matrix for one filter tap: for every row r of src [rows, h, w] (rows = C*N of the
   ;; channel-major input) and output position (i, j) of [ho, wo]: dst[r, i, j] = src[r, i*sh + dh, j*sw + dw], or 0
   ;; outside the input (dh = tap row - pad top, dw = tap column - pad left).
   (func (export "im2colT") (param $src i32) (param $dst i32) (param $rows i32) (param $h i32) (param $w i32)
