@@ -22,12 +22,13 @@ struct DepthSeg {
   long aoff, brow, len;
 };
 
-// what a forward convolution does to its output: out = relu?(out * scale + bias) per output channel (each optional;
-// scale carries a folded inference-mode BatchNorm)
+// what a forward convolution does to its output: out = relu?(out * scale + bias + residual) per output channel (each
+// optional; scale carries a folded inference-mode BatchNorm, residual [rows x co] a ResNet block's shortcut)
 struct Epilogue {
   const float* scale;
   const float* bias;
   int relu;
+  const float* residual = nullptr;
 };
 
 #define DAFT_CONV_API                                                                                              \
@@ -55,7 +56,25 @@ struct Epilogue {
   void dw_input_rows(const ConvShape& s, const float* dy, const float* w, float* dx, long r0, long r1);            \
   void dw_filter_rows(const ConvShape& s, const float* x, const float* dy, float* dw, long r0, long r1);          \
   void relu6_range(const float* x, float* out, long i0, long i1);                                                \
-  void relu6_grad(const float* dy, const float* x, float* out, long i0, long i1);
+  void relu6_grad(const float* dy, const float* x, float* out, long i0, long i1);                                 \
+  void pack_b_rows(const float* src, long rs, long k, long n, long p0, long p1, float* dst);                      \
+  void conv_filter_cols(const ConvShape& s, const float* x, const float* Bp, float* dw, long k0, long k1,          \
+                        float* scratch);                                                                           \
+  size_t wino_filter_size(long ci, long co);                                                                       \
+  void wino_filter(const float* w, long ci, long co, float* Up, float* tmp);                                       \
+  void wino_tiles(const ConvShape& s, const float* x, const float* Up, const Epilogue& ep, float* out, long t0,    \
+                  long t1, float* Vb, float* Mb);                                                                  \
+  void wino_filter_grad_tiles(const ConvShape& s, const float* x, const float* dy, float* dU, long t0, long t1,     \
+                              float* Vb, float* Mb, float* Mp);                                                   \
+  void wino_filter_grad_out(const float* dU, long ci, long co, float* dw);                                         \
+  void maxpool_grad_images(const ConvShape& s, const float* x, const float* dy, float* dx, long n0, long n1);      \
+  void bn_act_affine(float* out, const float* x, const float* res, const float* a, const float* b, int act, long r0, \
+                     long r1, long c);                                                                             \
+  void bn_act_sums(const float* x, const float* dy, const float* res, const float* a, const float* b, int act,      \
+                   const float* center, long r0, long r1, long c, double* s, double* t);                          \
+  void bn_act_grad(float* out, const float* x, const float* dy, const float* res, float* dres, const float* a,     \
+                   const float* b, int act, const float* k1, const float* k2, const float* k3, long r0, long r1,    \
+                   long c);
 
 namespace isa_generic { DAFT_CONV_API }
 #ifndef DAFT_NO_X86

@@ -69,17 +69,20 @@ static inline __attribute__((always_inline)) void ukernel(long kc, const float* 
 }
 
 // C[m x n] (+)= A[m x k] * B[k x n], B packed by pack_b with panels of NV*VW columns.
+// bps: floats from one packed panel to the next (k * NR when Bp holds exactly these k rows; more when the GEMM's depth
+// is a stretch of a taller packed matrix, Bp then pointing at the stretch's first row of panel 0)
 template <int MR, int NV>
 static void gemm_t(long m, long n, long k, const float* A, long ars, long acs, const float* Bp, float* C, long ldc,
-                   bool acc) {
+                   bool acc, long bps) {
   constexpr int NR = NV * VW;
   constexpr long KC = 256;
   const long panels = (n + NR - 1) / NR;
+  if (bps < 0) bps = k * NR;
   for (long kk = 0; kk < k; kk += KC) {
     const long kc = lmin(KC, k - kk);
     const bool a2 = acc || kk > 0;
     for (long jp = 0; jp < panels; jp++) {
-      const float* B = Bp + jp * k * NR + kk * NR;
+      const float* B = Bp + jp * bps + kk * NR;
       const int ncols = (int)lmin(NR, n - jp * NR);
       float* Cj = C + jp * NR;
       long i = 0;
@@ -92,11 +95,11 @@ static void gemm_t(long m, long n, long k, const float* A, long ars, long acs, c
 static inline int nv_for(long ncols) { return ncols <= VW ? 1 : 2; }
 
 static void gemm(int nv, long m, long n, long k, const float* A, long ars, long acs, const float* Bp, float* C, long ldc,
-                 bool acc) {
+                 bool acc, long bps = -1) {
   if (nv == 1)
-    gemm_t<12, 1>(m, n, k, A, ars, acs, Bp, C, ldc, acc);
+    gemm_t<12, 1>(m, n, k, A, ars, acs, Bp, C, ldc, acc, bps);
   else
-    gemm_t<6, 2>(m, n, k, A, ars, acs, Bp, C, ldc, acc);
+    gemm_t<6, 2>(m, n, k, A, ars, acs, Bp, C, ldc, acc, bps);
 }
 
 int panel_width(long ncols) { return nv_for(ncols) * VW; }
@@ -283,13 +286,17 @@ int direct_segments(const ConvShape& s, const PaddedInput& xp, DepthSeg* segs, i
 }
 
 static void apply_epilogue(const Epilogue& ep, float* out, long q0, long q1, long co) {
-  if (!ep.scale && !ep.bias && !ep.relu) return;
+  if (!ep.scale && !ep.bias && !ep.relu && !ep.residual) return;
   for (long q = q0; q < q1; q++) {
     float* o = out + q * co;
     if (ep.scale)
       for (long j = 0; j < co; j++) o[j] *= ep.scale[j];
     if (ep.bias)
       for (long j = 0; j < co; j++) o[j] += ep.bias[j];
+    if (ep.residual) {
+      const float* r = ep.residual + q * co;
+      for (long j = 0; j < co; j++) o[j] += r[j];
+    }
     if (ep.relu)
       for (long j = 0; j < co; j++) o[j] = o[j] > 0.f ? o[j] : 0.f;
   }
@@ -348,6 +355,312 @@ void conv_input_images(const ConvShape& s, const float* dy, const float* WTp, fl
     walk_rows(
         s, m0, m1, [&](long c, long xi, long len) { add_run(dx + xi, scratch + c, len); }, [](long, long) {});
   }
+}
+
+// ---------------------------------------------------------------- Winograd F(2x2, 3x3)
+// A 3x3, stride-1 convolution in 2x2 output tiles: V = B^T d B for each 4x4 input patch d (per channel), U = G g G^T
+// for each 3x3 filter g (per channel pair), 16 GEMMs M[xi] = V[xi] (tiles x ci) * U[xi] (ci x co), then Y = A^T M A:
+// 16 multiplies per 2x2 outputs and channel pair instead of 36 (2.25x fewer), plus transforms that are passes over the
+// tiles' data. Tiles are taken in blocks of T (a task): V and M of a block stay in cache between the three steps.
+template <class V>
+static inline V ldv(const float* p) {
+  V v;
+  __builtin_memcpy(&v, p, sizeof(V));
+  return v;
+}
+template <class V>
+static inline void stv(float* p, V v) {
+  __builtin_memcpy(p, &v, sizeof(V));
+}
+
+size_t wino_filter_size(long ci, long co) { return 16 * packed_size(ci, co); }
+
+// Up: the 16 transformed filters, each [ci x co] packed as pack_b does; tmp holds 16 * ci * co floats
+void wino_filter(const float* w, long ci, long co, float* Up, float* tmp) {
+  for (long c = 0; c < ci; c++)
+    for (long o = 0; o < co; o++) {
+      float g[3][3], t[4][3];
+      for (int kh = 0; kh < 3; kh++)
+        for (int kw = 0; kw < 3; kw++) g[kh][kw] = w[((kh * 3 + kw) * ci + c) * co + o];
+      for (int j = 0; j < 3; j++) {
+        t[0][j] = g[0][j];
+        t[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+        t[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+        t[3][j] = g[2][j];
+      }
+      for (int i = 0; i < 4; i++) {
+        const float u[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+        for (int j = 0; j < 4; j++) tmp[((i * 4 + j) * ci + c) * co + o] = u[j];
+      }
+    }
+  const size_t ps = packed_size(ci, co);
+  for (int xi = 0; xi < 16; xi++) pack_b(tmp + (size_t)xi * ci * co, co, 1, ci, co, Up + xi * ps);
+}
+
+// input transform of one tile for channels [c, c + width of V): d[i][j] = p[i][j][c] (nullptr = zero padding)
+template <class V>
+static inline void wino_in(const float* const (&p)[4][4], long c, float* dst, long xs) {
+  V d[4][4], t[4][4];
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) d[i][j] = p[i][j] ? ldv<V>(p[i][j] + c) : V{};
+  for (int j = 0; j < 4; j++) {
+    t[0][j] = d[0][j] - d[2][j];
+    t[1][j] = d[1][j] + d[2][j];
+    t[2][j] = d[2][j] - d[1][j];
+    t[3][j] = d[1][j] - d[3][j];
+  }
+  for (int i = 0; i < 4; i++) {
+    stv<V>(dst + (i * 4 + 0) * xs + c, t[i][0] - t[i][2]);
+    stv<V>(dst + (i * 4 + 1) * xs + c, t[i][1] + t[i][2]);
+    stv<V>(dst + (i * 4 + 2) * xs + c, t[i][2] - t[i][1]);
+    stv<V>(dst + (i * 4 + 3) * xs + c, t[i][1] - t[i][3]);
+  }
+}
+
+// output transform of one tile for channels [c, c + width of V), with the epilogue; q[i][j] = output pixel or nullptr,
+// rq[i][j] its residual (when the epilogue has one)
+template <class V>
+static inline void wino_out(const float* src, long xs, long c, const Epilogue& ep, float* const (&q)[2][2],
+                            const float* const (&rq)[2][2]) {
+  V m[4][4], t[2][4];
+  for (int i = 0; i < 4; i++)
+    for (int j = 0; j < 4; j++) m[i][j] = ldv<V>(src + (i * 4 + j) * xs + c);
+  for (int j = 0; j < 4; j++) {
+    t[0][j] = m[0][j] + m[1][j] + m[2][j];
+    t[1][j] = m[1][j] - m[2][j] - m[3][j];
+  }
+  for (int i = 0; i < 2; i++) {
+    V y[2] = {t[i][0] + t[i][1] + t[i][2], t[i][1] - t[i][2] - t[i][3]};
+    for (int j = 0; j < 2; j++) {
+      if (!q[i][j]) continue;
+      V v = y[j];
+      if (ep.scale) v = v * ldv<V>(ep.scale + c);
+      if (ep.bias) v = v + ldv<V>(ep.bias + c);
+      if (ep.residual) v = v + ldv<V>(rq[i][j] + c);
+      if (ep.relu) {
+        const V z = V{};
+        v = v > z ? v : z;
+      }
+      stv<V>(q[i][j] + c, v);
+    }
+  }
+}
+
+// tiles [t0, t1) (row-major over n, tile row, tile column; T = t1 - t0): V and M scratch of 16 * T * ci and 16 * T * co
+void wino_tiles(const ConvShape& s, const float* x, const float* Up, const Epilogue& ep, float* out, long t0, long t1,
+                float* Vb, float* Mb) {
+  const long th = (s.oh + 1) / 2, tw = (s.ow + 1) / 2, T = t1 - t0, ci = s.ci, co = s.co;
+  const long vs = T * ci, ms = T * co;  // stride between the 16 planes
+  for (long t = t0; t < t1; t++) {
+    const long n = t / (th * tw), r = t % (th * tw), ty = r / tw, tx = r % tw;
+    const long iy0 = 2 * ty - s.pt, ix0 = 2 * tx - s.pl;
+    const float* p[4][4];
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++) {
+        const long iy = iy0 + i, ix = ix0 + j;
+        p[i][j] = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w ? x + ((n * s.h + iy) * s.w + ix) * ci : nullptr;
+      }
+    float* dst = Vb + (t - t0) * ci;
+    long c = 0;
+    for (; c + VW <= ci; c += VW) wino_in<vf>(p, c, dst, vs);
+    for (; c < ci; c++) wino_in<float>(p, c, dst, vs);
+  }
+  const int nv = nv_for(co);
+  const size_t ps = packed_size(ci, co);
+  for (int xi = 0; xi < 16; xi++) gemm(nv, T, co, ci, Vb + xi * vs, ci, 1, Up + xi * ps, Mb + xi * ms, co, false);
+  for (long t = t0; t < t1; t++) {
+    const long n = t / (th * tw), r = t % (th * tw), ty = r / tw, tx = r % tw;
+    float* q[2][2];
+    const float* rq[2][2];
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) {
+        const long oy = 2 * ty + i, ox = 2 * tx + j, off = ((n * s.oh + oy) * s.ow + ox) * co;
+        const bool in = oy < s.oh && ox < s.ow;
+        q[i][j] = in ? out + off : nullptr;
+        rq[i][j] = in && ep.residual ? ep.residual + off : nullptr;
+      }
+    const float* src = Mb + (t - t0) * co;
+    long c = 0;
+    for (; c + VW <= co; c += VW) wino_out<vf>(src, ms, c, ep, q, rq);
+    for (; c < co; c++) wino_out<float>(src, ms, c, ep, q, rq);
+  }
+}
+
+// The filter gradient the same way: dU[xi] (ci x co) += V[xi]^T (ci x T) * dM[xi] (T x co) with dM = A dY A^T the 2x2
+// output-gradient tile brought to 4x4, then (wino_filter_grad_out) dW = G^T dU G. dU accumulates over blocks of tiles
+// (acc: its caller's partial sums); Vb: 16 * T * ci floats, Mb: 16 * T * co, Mp: 16 * packed_size(T, co).
+template <class V>
+static inline void wino_dy(const float* const (&p)[2][2], long c, float* dst, long xs) {
+  V g[2][2], t[4][2];
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) g[i][j] = p[i][j] ? ldv<V>(p[i][j] + c) : V{};
+  for (int b = 0; b < 2; b++) {
+    t[0][b] = g[0][b];
+    t[1][b] = g[0][b] + g[1][b];
+    t[2][b] = g[0][b] - g[1][b];
+    t[3][b] = V{} - g[1][b];
+  }
+  for (int i = 0; i < 4; i++) {
+    stv<V>(dst + (i * 4 + 0) * xs + c, t[i][0]);
+    stv<V>(dst + (i * 4 + 1) * xs + c, t[i][0] + t[i][1]);
+    stv<V>(dst + (i * 4 + 2) * xs + c, t[i][0] - t[i][1]);
+    stv<V>(dst + (i * 4 + 3) * xs + c, V{} - t[i][1]);
+  }
+}
+
+void wino_filter_grad_tiles(const ConvShape& s, const float* x, const float* dy, float* dU, long t0, long t1, float* Vb,
+                            float* Mb, float* Mp) {
+  const long th = (s.oh + 1) / 2, tw = (s.ow + 1) / 2, T = t1 - t0, ci = s.ci, co = s.co;
+  const long vs = T * ci, ms = T * co;
+  for (long t = t0; t < t1; t++) {
+    const long n = t / (th * tw), r = t % (th * tw), ty = r / tw, tx = r % tw;
+    const long iy0 = 2 * ty - s.pt, ix0 = 2 * tx - s.pl;
+    const float* p[4][4];
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++) {
+        const long iy = iy0 + i, ix = ix0 + j;
+        p[i][j] = iy >= 0 && iy < s.h && ix >= 0 && ix < s.w ? x + ((n * s.h + iy) * s.w + ix) * ci : nullptr;
+      }
+    float* dst = Vb + (t - t0) * ci;
+    long c = 0;
+    for (; c + VW <= ci; c += VW) wino_in<vf>(p, c, dst, vs);
+    for (; c < ci; c++) wino_in<float>(p, c, dst, vs);
+    const float* q[2][2];
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) {
+        const long oy = 2 * ty + i, ox = 2 * tx + j;
+        q[i][j] = oy < s.oh && ox < s.ow ? dy + ((n * s.oh + oy) * s.ow + ox) * co : nullptr;
+      }
+    float* md = Mb + (t - t0) * co;
+    c = 0;
+    for (; c + VW <= co; c += VW) wino_dy<vf>(q, c, md, ms);
+    for (; c < co; c++) wino_dy<float>(q, c, md, ms);
+  }
+  const int nv = nv_for(co);
+  const size_t pt = packed_size(T, co);
+  for (int xi = 0; xi < 16; xi++) {
+    pack_b(Mb + xi * ms, co, 1, T, co, Mp + xi * pt);
+    gemm(nv, ci, co, T, Vb + xi * vs, 1, ci, Mp + xi * pt, dU + (size_t)xi * ci * co, co, true);
+  }
+}
+
+// dW (HWIO [3, 3, ci, co]) = G^T dU G per channel pair, dU [16][ci][co]
+void wino_filter_grad_out(const float* dU, long ci, long co, float* dw) {
+  const size_t plane = (size_t)ci * co;
+  for (size_t k = 0; k < plane; k++) {
+    float u[4][4], r[3][4];
+    for (int xi = 0; xi < 16; xi++) u[xi / 4][xi % 4] = dU[xi * plane + k];
+    for (int j = 0; j < 4; j++) {
+      r[0][j] = u[0][j] + 0.5f * (u[1][j] + u[2][j]);
+      r[1][j] = 0.5f * (u[1][j] - u[2][j]);
+      r[2][j] = 0.5f * (u[1][j] + u[2][j]) + u[3][j];
+    }
+    for (int a = 0; a < 3; a++) {
+      dw[(a * 3 + 0) * plane + k] = r[a][0] + 0.5f * (r[a][1] + r[a][2]);
+      dw[(a * 3 + 1) * plane + k] = 0.5f * (r[a][1] - r[a][2]);
+      dw[(a * 3 + 2) * plane + k] = 0.5f * (r[a][1] + r[a][2]) + r[a][3];
+    }
+  }
+}
+
+// ---------------------------------------------------------------- filter gradient by columns of dW
+// rows [p0, p1) of src (k x n, row stride rs) into pack_b's layout of all k rows (panels of panel_width(n) columns)
+void pack_b_rows(const float* src, long rs, long k, long n, long p0, long p1, float* dst) {
+  const long nr = panel_width(n), panels = (n + nr - 1) / nr;
+  for (long jp = 0; jp < panels; jp++) {
+    float* d = dst + jp * k * nr;
+    const long c0 = jp * nr, nc = lmin(nr, n - c0);
+    for (long p = p0; p < p1; p++) {
+      copy_run(d + p * nr, src + p * rs + c0, nc);
+      for (long j = nc; j < nr; j++) d[p * nr + j] = 0.f;
+    }
+  }
+}
+
+// dW rows [k0, k1) -- one filter tap, input channels c0 .. c0 + (k1 - k0) -- for every output channel, summed over all
+// M = N*OH*OW rows: dW[k][co] = sum_m x[pixel(m, tap)][c] * dy[m][co]. Those im2col columns are gathered KCF rows of depth
+// at a time into scratch (kc x cb, row-major: contiguous channel runs of x); Bp is dy packed over all M rows. Every dW
+// row belongs to one call and is summed in row order: no partial sums to add up, deterministic for any thread count.
+// Where dW is large and M small (deep, narrow-image layers) this reads and writes dW once per KCF rows instead of once
+// per im2col block of blockRows(K) rows (12 rows at K = 4608).
+void conv_filter_cols(const ConvShape& s, const float* x, const float* Bp, float* dw, long k0, long k1, float* scratch) {
+  constexpr long KCF = 256;
+  const long M = s.n * s.oh * s.ow, hw = s.oh * s.ow, cb = k1 - k0;
+  const long tap = k0 / s.ci, c0 = k0 % s.ci, kh = tap / s.fw, kw = tap % s.fw;
+  const int nv = nv_for(s.co);
+  const long nr = (long)nv * VW;
+  for (long m0 = 0; m0 < M; m0 += KCF) {
+    const long kc = lmin(KCF, M - m0);
+    long n = m0 / hw, oy = (m0 % hw) / s.ow, ox = m0 % s.ow;
+    for (long p = 0; p < kc; p++) {
+      float* d = scratch + p * cb;
+      const long iy = oy * s.sh + kh * s.dh - s.pt, ix = ox * s.sw + kw * s.dw - s.pl;
+      if (iy < 0 || iy >= s.h || ix < 0 || ix >= s.w) {
+        for (long j = 0; j < cb; j++) d[j] = 0.f;
+      } else {
+        copy_run(d, x + ((n * s.h + iy) * s.w + ix) * s.ci + c0, cb);
+      }
+      if (++ox == s.ow) {
+        ox = 0;
+        if (++oy == s.oh) {
+          oy = 0;
+          n++;
+        }
+      }
+    }
+    gemm(nv, cb, s.co, kc, scratch, 1, cb, Bp + m0 * nr, dw + k0 * s.co, s.co, m0 > 0, M * nr);
+  }
+}
+
+// ---------------------------------------------------------------- max pooling's gradient
+// images [n0, n1) of dx (zeroed here): each dy goes to the first maximum of its window (strictly greater, row-major over
+// the taps inside the image), the position tfjs's cpu backend picks; a window with nothing above -inf passes nothing.
+void maxpool_grad_images(const ConvShape& s, const float* x, const float* dy, float* dx, long n0, long n1) {
+  typedef int vi __attribute__((vector_size(VW * 4)));
+  const long C = s.ci;
+  long off[64];
+  __builtin_memset(dx + n0 * s.h * s.w * C, 0, (size_t)(n1 - n0) * s.h * s.w * C * sizeof(float));
+  for (long n = n0; n < n1; n++)
+    for (long oy = 0; oy < s.oh; oy++)
+      for (long ox = 0; ox < s.ow; ox++) {
+        int nt = 0;
+        for (long kh = 0; kh < s.fh; kh++) {
+          const long iy = oy * s.sh - s.pt + kh * s.dh;
+          if (iy < 0 || iy >= s.h) continue;
+          for (long kw = 0; kw < s.fw; kw++) {
+            const long ix = ox * s.sw - s.pl + kw * s.dw;
+            if (ix < 0 || ix >= s.w) continue;
+            off[nt++] = ((n * s.h + iy) * s.w + ix) * C;
+          }
+        }
+        const float* g = dy + ((n * s.oh + oy) * s.ow + ox) * C;
+        long c = 0;
+        for (; c + VW <= C; c += VW) {
+          vf best = (vf){} - __builtin_inff();
+          vi idx = (vi){} - 1;
+          for (int t = 0; t < nt; t++) {
+            vf v;
+            __builtin_memcpy(&v, x + off[t] + c, sizeof(vf));
+            const vi gt = v > best;
+            best = gt ? v : best;
+            idx = gt ? (vi){} + t : idx;
+          }
+          for (int j = 0; j < VW; j++)
+            if (idx[j] >= 0) dx[off[idx[j]] + c + j] += g[c + j];
+        }
+        for (; c < C; c++) {
+          float best = -__builtin_inff();
+          int idx = -1;
+          for (int t = 0; t < nt; t++) {
+            const float v = x[off[t] + c];
+            if (v > best) {
+              best = v;
+              idx = t;
+            }
+          }
+          if (idx >= 0) dx[off[idx] + c] += g[c];
+        }
+      }
 }
 
 // ---------------------------------------------------------------- BatchNorm channel loops (x viewed as [rows, c])
@@ -677,4 +990,135 @@ void relu6_grad(const float* dy, const float* x, float* out, long i0, long i1) {
     __builtin_memcpy(out + i, &r, sizeof(vf));
   }
   for (; i < i1; i++) out[i] = x[i] > 0.f && x[i] <= 6.f ? dy[i] : 0.f;
+}
+
+// ---------------------------------------------------------------- BatchNorm (+ residual) + activation (act 0 = none, 1 = ReLU,
+// 2 = ReLU6)
+// The activation of y = x * a + b (+ res, a residual added before it: a ResNet block's tail), and the gradient it passes (tfjs-core's: ReLU where y > 0, ReLU6 where 0 < y <= 6).
+// The backward recomputes y from x with the same a, b and the same expression as the forward, so its mask is the
+// forward's exactly and neither y nor the activation's output needs to be kept.
+template <int ACT>
+static inline float act_of(float y) {
+  if (ACT == 0) return y;
+  y = y > 0.f ? y : 0.f;
+  if (ACT == 2) y = y < 6.f ? y : 6.f;
+  return y;
+}
+
+template <int ACT>
+static inline float act_pass(float y, float d) {
+  if (ACT == 1) return y > 0.f ? d : 0.f;
+  if (ACT == 2) return (y > 0.f) & (y <= 6.f) ? d : 0.f;
+  return d;
+}
+
+template <int ACT>
+static void bn_act_affine_t(float* out, const float* x, const float* res, const float* a, const float* b, long r0, long r1,
+                            long c) {
+  for (long i = r0; i < r1; i++) {
+    float* o = out + i * c;
+    const float* xr = x + i * c;
+    if (res) {
+      const float* rr = res + i * c;
+      for (long k = 0; k < c; k++) o[k] = act_of<ACT>(xr[k] * a[k] + b[k] + rr[k]);
+    } else {
+      for (long k = 0; k < c; k++) o[k] = act_of<ACT>(xr[k] * a[k] + b[k]);
+    }
+  }
+}
+
+// g = the activation's gradient of dy at y = x * a + b (+ res): s[k] += g, t[k] += g * (x - center) (float blocks of 32
+// rows into the float64 totals, as bn_sums)
+template <int ACT>
+static void bn_act_sums_t(const float* x, const float* dy, const float* res, const float* a, const float* b,
+                          const float* center, long r0, long r1, long c, double* s, double* t) {
+  constexpr long KB = 512, RB = 32;
+  float fs[KB], ft[KB];
+  for (long k0 = 0; k0 < c; k0 += KB) {
+    const long kc = lmin(KB, c - k0);
+    const float *cen = center + k0, *ak = a + k0, *bk = b + k0;
+    for (long i0 = r0; i0 < r1; i0 += RB) {
+      const long i1 = lmin(r1, i0 + RB);
+      for (long k = 0; k < kc; k++) fs[k] = ft[k] = 0.f;
+      for (long i = i0; i < i1; i++) {
+        const float* xr = x + i * c + k0;
+        const float* dr = dy + i * c + k0;
+        if (res) {
+          const float* rr = res + i * c + k0;
+          for (long k = 0; k < kc; k++) {
+            const float g = act_pass<ACT>(xr[k] * ak[k] + bk[k] + rr[k], dr[k]);
+            fs[k] += g;
+            ft[k] += g * (xr[k] - cen[k]);
+          }
+        } else {
+          for (long k = 0; k < kc; k++) {
+            const float g = act_pass<ACT>(xr[k] * ak[k] + bk[k], dr[k]);
+            fs[k] += g;
+            ft[k] += g * (xr[k] - cen[k]);
+          }
+        }
+      }
+      for (long k = 0; k < kc; k++) {
+        s[k0 + k] += fs[k];
+        t[k0 + k] += ft[k];
+      }
+    }
+  }
+}
+
+// out = g * k1 + x * k2 + k3, g the activation's gradient of dy at y = x * a + b (+ res); with res, dres = g
+template <int ACT>
+static void bn_act_grad_t(float* out, const float* x, const float* dy, const float* res, float* dres, const float* a,
+                          const float* b, const float* k1, const float* k2, const float* k3, long r0, long r1, long c) {
+  for (long i = r0; i < r1; i++) {
+    float* o = out + i * c;
+    const float* xr = x + i * c;
+    const float* dr = dy + i * c;
+    if (res) {
+      const float* rr = res + i * c;
+      float* gr = dres + i * c;
+      for (long k = 0; k < c; k++) {
+        const float xv = xr[k];
+        const float g = act_pass<ACT>(xv * a[k] + b[k] + rr[k], dr[k]);
+        gr[k] = g;
+        o[k] = g * k1[k] + xv * k2[k] + k3[k];
+      }
+    } else {
+      for (long k = 0; k < c; k++) {
+        const float xv = xr[k];
+        const float g = act_pass<ACT>(xv * a[k] + b[k], dr[k]);
+        o[k] = g * k1[k] + xv * k2[k] + k3[k];
+      }
+    }
+  }
+}
+
+void bn_act_affine(float* out, const float* x, const float* res, const float* a, const float* b, int act, long r0,
+                   long r1, long c) {
+  if (act == 1)
+    bn_act_affine_t<1>(out, x, res, a, b, r0, r1, c);
+  else if (act == 2)
+    bn_act_affine_t<2>(out, x, res, a, b, r0, r1, c);
+  else
+    bn_act_affine_t<0>(out, x, res, a, b, r0, r1, c);
+}
+
+void bn_act_sums(const float* x, const float* dy, const float* res, const float* a, const float* b, int act,
+                 const float* center, long r0, long r1, long c, double* s, double* t) {
+  if (act == 1)
+    bn_act_sums_t<1>(x, dy, res, a, b, center, r0, r1, c, s, t);
+  else if (act == 2)
+    bn_act_sums_t<2>(x, dy, res, a, b, center, r0, r1, c, s, t);
+  else
+    bn_act_sums_t<0>(x, dy, res, a, b, center, r0, r1, c, s, t);
+}
+
+void bn_act_grad(float* out, const float* x, const float* dy, const float* res, float* dres, const float* a,
+                 const float* b, int act, const float* k1, const float* k2, const float* k3, long r0, long r1, long c) {
+  if (act == 1)
+    bn_act_grad_t<1>(out, x, dy, res, dres, a, b, k1, k2, k3, r0, r1, c);
+  else if (act == 2)
+    bn_act_grad_t<2>(out, x, dy, res, dres, a, b, k1, k2, k3, r0, r1, c);
+  else
+    bn_act_grad_t<0>(out, x, dy, res, dres, a, b, k1, k2, k3, r0, r1, c);
 }

@@ -12,9 +12,11 @@ import { depthwiseConv2dNativeBackpropFilterWasm, depthwiseConv2dNativeBackpropI
 import { registerStridedSliceGradient } from './stridedSliceGrad'
 import { makeIdentityShared } from './identity'
 import { makeStridedSliceWasm } from './stridedSlice'
-import { CONV_BATCH_NORM, RELU6_GRAD, RELU_GRAD, type Addon, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeDepthwiseKernels, nativeElementwiseKernels, nativeActivationGradKernels, registerReluGradient } from './native'
+import { CONV_BATCH_NORM, RELU6_GRAD, RELU_GRAD, type Addon, loadNative, nativeBatchNormLoops, nativeConvKernels, nativeConvBatchNormKernel, nativeDepthwiseKernels, nativeElementwiseKernels, nativeActivationGradKernels, registerNativeTrainingExtras, registerReluGradient } from './native'
 import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
+import { heapLoopsFor } from './wasm/heapLoops'
+import { wasmBackend } from './wasmInternals'
 import type { KernelBackendLike, TensorInfo } from './util'
 
 export type TrainingKernelBackend = 'wasm' | 'cpu' | 'tensorflow'
@@ -33,11 +35,17 @@ function adapt(backendName: string, body: Body): (args: KernelArgs) => TensorInf
   return ({ inputs, backend, attrs }) => body(backendName, backend as KernelBackendLike, inputs as never, attrs as never)
 }
 
-function entriesFor(backendName: TrainingKernelBackend): Entry[] {
+function entriesFor(backendName: TrainingKernelBackend, native: boolean): Entry[] {
   if (backendName === 'wasm') {
+    // the conv gradients: the addon's when it is built (registerNativeKernels), else conv2dBackprop.ts's; one each
+    const convGradients: Entry[] = native
+      ? []
+      : [
+          { kernelName: 'Conv2DBackpropFilter', kernelFunc: adapt('wasm', conv2DBackpropFilterWasm as Body), replace: false },
+          { kernelName: 'Conv2DBackpropInput', kernelFunc: adapt('wasm', conv2DBackpropInputWasm as Body), replace: true },
+        ]
     return [
-      { kernelName: 'Conv2DBackpropFilter', kernelFunc: adapt('wasm', conv2DBackpropFilterWasm as Body), replace: false },
-      { kernelName: 'Conv2DBackpropInput', kernelFunc: adapt('wasm', conv2DBackpropInputWasm as Body), replace: true },
+      ...convGradients,
       {
         kernelName: 'DepthwiseConv2dNativeBackpropFilter',
         kernelFunc: adapt('wasm', depthwiseConv2dNativeBackpropFilterWasm as Body),
@@ -76,7 +84,10 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     registeredGradient = true
     names.push('StridedSlice (gradient)')
   }
-  for (const entry of entriesFor(backendName)) {
+  // the wasm kernels below reach tfjs-wasm's internals: check them first (a clear error naming the tfjs version)
+  if (backendName === 'wasm') heapLoopsFor(wasmBackend(tf.findBackend('wasm')))
+  const native = backendName === 'wasm' ? loadNative() : null
+  for (const entry of entriesFor(backendName, native != null)) {
     const existing = tf.getKernel(entry.kernelName, backendName)
     if (existing && !entry.replace) continue
     if (existing) tf.unregisterKernel(entry.kernelName, backendName)
@@ -89,9 +100,8 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     })
     names.push(entry.kernelName)
   }
-  // fused channels-last BatchNorm (forward + gradient), used by nn/batchnorm.ts when present
-  // (on wasm over the native addon's threaded loops when it is built)
-  const native = backendName === 'wasm' ? loadNative() : null
+  // fused channels-last BatchNorm (forward + gradient), used by nn/batchnorm.ts when present: the cpu backend's JS
+  // loops, on wasm the addon's threaded loops when it is built, else the wasm SIMD loops (bench:kernels)
   if (backendName === 'wasm' || backendName === 'cpu') {
     const bn = registerBatchNormKernels(backendName, native ? nativeBatchNormLoops(native.addon) : undefined)
     names.push(...(native ? bn.map((n) => `${n} (native)`) : bn))
@@ -104,7 +114,8 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
 /**
  * On wasm, the native addon (native.ts) takes over Conv2D, FusedConv2D, both Conv2D gradients, DepthwiseConv2dNative
  * and both its gradients, Add, Relu, Relu6, Slice, StridedSlice and PadV2 when it is built, each keeping the kernel it
- * replaced for the cases it does not handle, and adds the one-pass ReLU and ReLU6 gradients and the inference
+ * replaced for the cases it does not handle (for the Conv2D gradients that is tfjs-wasm's own: conv2dBackprop.ts is
+ * not registered when the addon is), and adds the one-pass ReLU and ReLU6 gradients and the inference
  * conv + BatchNorm kernel.
  */
 function registerNativeKernels(addon: Addon): string[] {
@@ -124,7 +135,9 @@ function registerNativeKernels(addon: Addon): string[] {
   }
   tf.registerKernel({ kernelName: CONV_BATCH_NORM, backendName: 'wasm', kernelFunc: nativeConvBatchNormKernel(addon) as unknown as tf.KernelFunc })
   registerReluGradient()
-  return [...names, RELU_GRAD, RELU6_GRAD, CONV_BATCH_NORM].map((n) => `${n} (native)`)
+  // MaxPoolGrad, training BatchNorm + ReLU / ReLU6 as one kernel each way (native.ts)
+  const extras = registerNativeTrainingExtras(addon)
+  return [...names, RELU_GRAD, RELU6_GRAD, CONV_BATCH_NORM, ...extras].map((n) => `${n} (native)`)
 }
 
 export { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from './conv2dBackprop'

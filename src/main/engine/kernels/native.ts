@@ -3,15 +3,21 @@
  * absent otherwise, and then the wasm kernels run as before).
  *
  * tfjs-backend-wasm runs on one thread with 128-bit SIMD (tfjs 4.22 turns wasm threads off under Node). The addon
- * runs the convolutions (Conv2D, FusedConv2D with bias + ReLU, conv + inference BatchNorm, both gradients), depthwise
- * convolutions (channel multiplier 1) and both their gradients, the BatchNorm channel loops, ReLU and ReLU6 and their
- * gradients, Add, Slice, StridedSlice and PadV2 with AVX-512 / AVX2+FMA / generic
+ * runs the convolutions (Conv2D, FusedConv2D with bias + ReLU, conv + inference BatchNorm (+ a residual), both
+ * gradients; 3x3 stride-1 ones from 32 channels through Winograd F(2x2, 3x3)), depthwise convolutions (channel
+ * multiplier 1) and both their gradients, the BatchNorm channel loops, training BatchNorm (+ a residual) + ReLU / ReLU6
+ * as one kernel each way, MaxPoolGrad, ReLU and ReLU6 and their gradients, Add, Slice, StridedSlice and PadV2 with
+ * AVX-512 / AVX2+FMA / generic
  * vector micro-kernels (chosen at run time from what the CPU has) on a pool of native threads, reading and writing
  * the tensors in place on the wasm heap: no copies, and tensors stay ordinary wasm tensors for every other kernel.
  * Float32 (channels-last for convolutions) only; anything else goes to the kernel it replaced.
  *
  * DAFT_NATIVE=0 disables it; DAFT_NATIVE_THREADS=n sets its thread count (default: all cores);
- * DAFT_NATIVE_ISA=avx512|avx2|generic picks a code path (tests check each against the cpu backend).
+ * DAFT_NATIVE_ISA=avx512|avx2|generic picks a code path (tests check each against the cpu backend);
+ * DAFT_NATIVE_WINOGRAD=0 and DAFT_NATIVE_FILTER_COLS=0 turn Winograd and the filter gradient by columns off (A/B runs).
+ *
+ * Longer than 400 lines on purpose: every addon kernel's glue (argument checks, fallbacks, heap offsets) next to the
+ * Addon interface it calls, so a change to a native entry point and its one caller stay in one file.
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -21,6 +27,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { ChannelLoops } from './batchNorm'
 import { plainSliceShape } from './stridedSlice'
 import type { TensorInfo } from './util'
+import { type WasmBackend, heapF32, heapOf, offsetOf, wasmBackend } from './wasmInternals'
 
 export interface NativeInfo {
   /** instruction set of the micro-kernels in use */
@@ -34,7 +41,7 @@ export interface NativeInfo {
 }
 
 export interface Addon {
-  conv2d(heap: ArrayBuffer, params: Float64Array, scale?: Float32Array | null, shift?: Float32Array | null): void
+  conv2d(heap: ArrayBuffer, params: Float64Array, scale?: Float32Array | null, shift?: Float32Array | null, residual?: number): void
   conv2dBackpropFilter(heap: ArrayBuffer, params: Float64Array): void
   conv2dBackpropInput(heap: ArrayBuffer, params: Float64Array): void
   depthwiseConv2d(heap: ArrayBuffer, params: Float64Array): void
@@ -44,8 +51,12 @@ export interface Addon {
   copyRegion(heap: ArrayBuffer, params: Float64Array): void
   bnSums(heap: ArrayBuffer, params: Float64Array, center: Float32Array, s: Float64Array, t: Float64Array): void
   bnAffine(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, g: Float32Array | null): void
+  bnActAffine(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array): void
+  bnActSums(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, center: Float32Array, s: Float64Array, t: Float64Array): void
+  bnActGrad(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, k1: Float32Array, k2: Float32Array, k3: Float32Array): void
+  maxPoolGrad(heap: ArrayBuffer, params: Float64Array): void
   info(): Omit<NativeInfo, 'path'>
-  configure(threads?: number, isa?: string, direct?: number): Omit<NativeInfo, 'path'>
+  configure(threads?: number, isa?: string, direct?: number, filterCols?: number, winograd?: number): Omit<NativeInfo, 'path'>
 }
 
 const ADDON_FILE = 'daft_native.node'
@@ -99,19 +110,24 @@ export function nativeInfo(): NativeInfo | null {
   return n ? { ...n.addon.info(), path: n.path } : null
 }
 
-/** Sets the thread count and/or instruction set (tests and benchmarks); returns the new state. */
-export function configureNative(opts: { threads?: number; isa?: string; direct?: boolean }): NativeInfo | null {
+/**
+ * Sets the thread count and/or instruction set (tests and benchmarks); returns the new state. filterCols picks the
+ * filter gradient's way: 'auto' (by columns of dW where that is expected faster), 'rows' or 'columns' (always);
+ * winograd the 3x3 stride-1 convolutions' (forward and input gradient): 'auto' (Winograd F(2x2, 3x3) from 8 channels
+ * in and out), 'off', or 'force' (wherever it applies).
+ */
+export function configureNative(opts: { threads?: number; isa?: string; direct?: boolean; filterCols?: 'auto' | 'rows' | 'columns'; winograd?: 'auto' | 'off' | 'force' }): NativeInfo | null {
   const n = loadNative()
-  return n ? { ...n.addon.configure(opts.threads ?? 0, opts.isa ?? '', opts.direct == null ? -1 : opts.direct ? 1 : 0), path: n.path } : null
+  const cols = opts.filterCols == null ? -1 : { rows: 0, auto: 1, columns: 2 }[opts.filterCols]
+  const wino = opts.winograd == null ? -1 : { off: 0, auto: 1, force: 2 }[opts.winograd]
+  return n ? { ...n.addon.configure(opts.threads ?? 0, opts.isa ?? '', opts.direct == null ? -1 : opts.direct ? 1 : 0, cols, wino), path: n.path } : null
 }
 
 // ------------------------------------------------------------------------------------------------ wasm glue
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: string): TensorInfo
-  dataIdMap: { get(id: object): { memoryOffset: number } }
-  wasm: { HEAPU8: Uint8Array }
-}
+// tfjs-wasm's internals come from wasmInternals.ts alone; registerTrainingKernels checks the backend (wasmBackend)
+// before any kernel here is registered, so `args.backend as WasmBackendLike` is a checked type.
+type WasmBackendLike = WasmBackend
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding
 interface ConvAttrs {
@@ -147,15 +163,6 @@ function shapeParams(c: tf.backend_util.Conv2DInfo): number[] {
     c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.filterHeight, c.filterWidth, c.outChannels,
     c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left,
   ]
-}
-
-function offsetOf(b: WasmBackendLike, t: TensorInfo): number {
-  return b.dataIdMap.get(t.dataId).memoryOffset
-}
-
-/** the wasm heap as it is now (read after allocating outputs: a heap growth replaces the buffer) */
-function heapOf(b: WasmBackendLike): ArrayBuffer {
-  return b.wasm.HEAPU8.buffer as ArrayBuffer
 }
 
 /** runs the kernel a native one replaced, for the cases the native one does not take */
@@ -347,7 +354,7 @@ export function registerReluGradient(): void {
  */
 export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number) => ChannelLoops {
   return (backend, c) => {
-    const b = backend as WasmBackendLike & { typedArrayFromHeap(t: TensorInfo): Float32Array }
+    const b = wasmBackend(backend)
     const rows = (t: TensorInfo): number => tf.util.sizeFromShape(t.shape) / c
     const sums = (x: TensorInfo, o: TensorInfo | null, center: Float32Array): { s: Float64Array; t: Float64Array } => {
       const s = new Float64Array(c)
@@ -357,7 +364,7 @@ export function nativeBatchNormLoops(addon: Addon): (backend: unknown, c: number
     }
     return {
       output: (shape) => b.makeOutput(shape, 'float32'),
-      read: (t) => b.typedArrayFromHeap(t),
+      read: (t) => heapF32(b, t),
       sums: (x, center) => sums(x, null, center),
       dotSums: (x, o, center) => sums(x, o, center),
       affine(out, x, a, shift, y, g) {
@@ -444,15 +451,16 @@ export function nativeElementwiseKernels(addon: Addon, previous: Record<string, 
 export const CONV_BATCH_NORM = 'DaftConvBatchNorm'
 
 /**
- * DaftConvBatchNorm: inputs {x, filter, gamma, beta, mean, variance, bias?}, attrs {strides, pad, dilations,
- * dimRoundingMode, epsilon, activation: 'linear' | 'relu'} -> relu?(conv(x) * scale + shift) with
+ * DaftConvBatchNorm: inputs {x, filter, gamma, beta, mean, variance, bias?, residual?}, attrs {strides, pad, dilations,
+ * dimRoundingMode, epsilon, activation: 'linear' | 'relu'} -> relu?(conv(x) * scale + shift (+ residual, a ResNet
+ * block's shortcut of the output's shape)) with
  * scale = gamma / sqrt(variance + eps), shift = beta - mean * scale (+ bias * scale): the BatchNorm folded into the
  * convolution's output pass instead of into a copy of the filter (a ResNet-18 forward would otherwise rescale 11 M
  * weights per batch). No gradient: nn/fold.ts uses it only when no tape is recording.
  */
 export function nativeConvBatchNormKernel(addon: Addon): KernelFunc {
   return (args) => {
-    const { x, filter, gamma, beta, mean, variance, bias } = args.inputs as Record<string, TensorInfo | undefined>
+    const { x, filter, gamma, beta, mean, variance, bias, residual } = args.inputs as Record<string, TensorInfo | undefined>
     const a = args.attrs as unknown as ConvAttrs & { epsilon: number; activation: string }
     if (!x || !filter || !gamma || !beta || !mean || !variance) throw new Error(`kernels/${CONV_BATCH_NORM}: x, filter, gamma, beta, mean and variance are required`)
     if (!channelsLast(a.dataFormat) || !float4d(x, filter) || (a.activation !== 'relu' && a.activation !== 'linear')) {
@@ -463,10 +471,13 @@ export function nativeConvBatchNormKernel(addon: Addon): KernelFunc {
       if (t && (t.dtype !== 'float32' || t.shape.length !== 1 || t.shape[0] !== co)) throw new Error(`kernels/${CONV_BATCH_NORM}: ${name} must be float32 [${co}], got [${t.shape}]`)
     }
     const c = info(x.shape, filter.shape, a)
-    const b = args.backend as WasmBackendLike & { typedArrayFromHeap(t: TensorInfo): Float32Array }
+    if (residual && (residual.dtype !== 'float32' || !tf.util.arraysEqual(residual.shape, c.outShape))) {
+      throw new Error(`kernels/${CONV_BATCH_NORM}: residual must be float32 [${c.outShape}], got [${residual.shape}]`)
+    }
+    const b = args.backend as WasmBackendLike
     const out = b.makeOutput(c.outShape, 'float32')
-    const [g, be, mu, v] = [gamma, beta, mean, variance].map((t) => b.typedArrayFromHeap(t))
-    const cb = bias ? b.typedArrayFromHeap(bias) : null
+    const [g, be, mu, v] = [gamma, beta, mean, variance].map((t) => heapF32(b, t))
+    const cb = bias ? heapF32(b, bias) : null
     const scale = new Float32Array(co)
     const shift = new Float32Array(co)
     for (let k = 0; k < co; k++) {
@@ -474,7 +485,209 @@ export function nativeConvBatchNormKernel(addon: Addon): KernelFunc {
       shift[k] = be[k] - mu[k] * scale[k] + (cb ? cb[k] * scale[k] : 0)
     }
     const p = Float64Array.from([offsetOf(b, x), offsetOf(b, filter), -1, offsetOf(b, out), a.activation === 'relu' ? 1 : 0, ...shapeParams(c)])
-    addon.conv2d(heapOf(b), p, scale, shift)
+    addon.conv2d(heapOf(b), p, scale, shift, residual ? offsetOf(b, residual) : -1)
     return out
   }
+}
+
+// ------------------------------------------------------------------------------------------------ BatchNorm + activation
+
+/** Kernel names of training-mode BatchNorm followed by ReLU / ReLU6 in one pass each way (nn/batchnorm.ts). */
+export const BN_TRAIN_ACT = 'DaftBatchNormTrainAct'
+export const BN_TRAIN_ACT_GRAD = 'DaftBatchNormTrainActGrad'
+export const BN_TRAIN_ADD_ACT = 'DaftBatchNormTrainAddAct'
+export const BN_TRAIN_ADD_ACT_GRAD = 'DaftBatchNormTrainAddActGrad'
+export type BnActivation = 'linear' | 'relu' | 'relu6'
+const ACT_CODE: Record<BnActivation, number> = { linear: 0, relu: 1, relu6: 2 }
+
+/**
+ * a = gamma / sqrt(variance + eps), b = beta - mean * a (float32), from the float32 batch statistics the forward returns:
+ * the gradient computes them again from the same tensors with this same function, so it recomputes y = x * a + b
+ * bit for bit and its activation mask is the forward's.
+ */
+function bnCoefficients(g: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array, eps: number): { a: Float32Array; b: Float32Array } {
+  const c = g.length
+  const a = new Float32Array(c)
+  const b = new Float32Array(c)
+  for (let k = 0; k < c; k++) {
+    a[k] = g[k] / Math.sqrt(variance[k] + eps)
+    b[k] = beta[k] - mean[k] * a[k]
+  }
+  return { a, b }
+}
+
+function bnActArgs(kernel: string, x: TensorInfo, vectors: Record<string, TensorInfo>, attrs: tf.NamedAttrMap | undefined, others: Record<string, TensorInfo> = {}): { c: number; rows: number; eps: number; act: number } {
+  const c = x.shape[x.shape.length - 1]
+  if (x.shape.length < 2 || tf.util.sizeFromShape(x.shape) === 0) throw new Error(`kernels/${kernel}: x must be non-empty channels-last with rank >= 2, got [${x.shape}]`)
+  for (const [name, t] of Object.entries({ x, ...vectors, ...others })) {
+    if (t.dtype !== 'float32') throw new Error(`kernels/${kernel}: ${name} must be float32, got ${t.dtype}`)
+  }
+  for (const [name, t] of Object.entries(vectors)) {
+    if (t.shape.length !== 1 || t.shape[0] !== c) throw new Error(`kernels/${kernel}: ${name} must have shape [${c}], got [${t.shape}]`)
+  }
+  for (const [name, t] of Object.entries(others)) {
+    if (!tf.util.arraysEqual(t.shape, x.shape)) throw new Error(`kernels/${kernel}: ${name} has shape [${t.shape}] but x has [${x.shape}]`)
+  }
+  const a = (attrs ?? {}) as { epsilon?: number; activation?: string }
+  const act = ACT_CODE[(a.activation ?? 'linear') as BnActivation]
+  if (act == null) throw new Error(`kernels/${kernel}: activation must be linear, relu or relu6, got ${a.activation}`)
+  return { c, rows: tf.util.sizeFromShape(x.shape) / c, eps: Number(a.epsilon), act }
+}
+
+/**
+ * DaftBatchNormTrainAct {x, scale, offset}, {epsilon, activation} -> [act(BN(x)), mean, variance] (batch statistics,
+ * biased variance; as BatchNormTrainNHWC then Relu / Relu6), and its gradient DaftBatchNormTrainActGrad
+ * {dy, x, scale, offset, mean, variance} -> [dx, dscale, doffset]: the activation's mask is recomputed from x, so
+ * neither the BN output nor the activation's input is kept for the backward pass, and the ReLU gradient is not a pass
+ * of its own. Forward: two reads of x, one write; backward: two reads of x and dy, one write.
+ * DaftBatchNormTrainAddAct {x, scale, offset, residual} -> [act(BN(x) + residual), mean, variance] is a ResNet block's
+ * tail (BN, the shortcut added, ReLU) the same way; its gradient {dy, x, scale, offset, mean, variance, residual} ->
+ * [dx, dscale, doffset, dresidual] also reads the residual (for the mask) and writes the residual's gradient.
+ */
+export function nativeBatchNormActKernels(addon: Addon): Record<string, KernelFunc> {
+  const forward = (kernel: string, withResidual: boolean): KernelFunc => (args) => {
+    const { x, scale, offset, residual } = args.inputs as Record<string, TensorInfo>
+    if (withResidual && !residual) throw new Error(`kernels/${kernel}: residual is required`)
+    const { c, rows, eps, act } = bnActArgs(kernel, x, { scale, offset }, args.attrs, withResidual ? { residual } : {})
+    const b = args.backend as WasmBackendLike
+    const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')]
+    // sums shifted by the first row, in float64 (as BatchNormTrainNHWC)
+    const first = heapF32(b, x).slice(0, c)
+    const s = new Float64Array(c)
+    const t = new Float64Array(c)
+    addon.bnSums(heapOf(b), Float64Array.from([offsetOf(b, x), -1, rows, c]), first, s, t)
+    const meanOut = heapF32(b, outs[1])
+    const varOut = heapF32(b, outs[2])
+    for (let k = 0; k < c; k++) {
+      const d = s[k] / rows
+      meanOut[k] = first[k] + d
+      varOut[k] = Math.max(0, t[k] / rows - d * d)
+    }
+    const { a, b: shift } = bnCoefficients(heapF32(b, scale), heapF32(b, offset), meanOut, varOut, eps)
+    const res = withResidual ? offsetOf(b, residual) : -1
+    addon.bnActAffine(heapOf(b), Float64Array.from([offsetOf(b, outs[0]), offsetOf(b, x), rows, c, act, res]), a, shift)
+    return outs
+  }
+  const gradient = (kernel: string, withResidual: boolean): KernelFunc => (args) => {
+    const { dy, x, scale, offset, mean, variance, residual } = args.inputs as Record<string, TensorInfo>
+    if (withResidual && !residual) throw new Error(`kernels/${kernel}: residual is required`)
+    const { c, rows, eps, act } = bnActArgs(kernel, x, { scale, offset, mean, variance }, args.attrs, withResidual ? { dy, residual } : { dy })
+    const b = args.backend as WasmBackendLike
+    const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')]
+    if (withResidual) outs.push(b.makeOutput(x.shape, 'float32'))
+    const [g, beta, mu, v] = [scale, offset, mean, variance].map((t) => heapF32(b, t).slice())
+    const { a, b: shift } = bnCoefficients(g, beta, mu, v, eps)
+    const res = withResidual ? offsetOf(b, residual) : -1
+    const sg = new Float64Array(c)
+    const sgx = new Float64Array(c)
+    addon.bnActSums(heapOf(b), Float64Array.from([offsetOf(b, x), offsetOf(b, dy), rows, c, act, res]), a, shift, mu, sg, sgx)
+    // with g = the activation's gradient: dx = gamma*r*(g - mean(g) - xhat*mean(g*xhat)) = k1*g + k2*x + k3
+    const k1 = new Float32Array(c)
+    const k2 = new Float32Array(c)
+    const k3 = new Float32Array(c)
+    const dscale = heapF32(b, outs[1])
+    const doffset = heapF32(b, outs[2])
+    for (let k = 0; k < c; k++) {
+      const r = 1 / Math.sqrt(v[k] + eps)
+      const c1 = g[k] * r
+      const c2 = (-g[k] * r * r * r * sgx[k]) / rows
+      k1[k] = c1
+      k2[k] = c2
+      k3[k] = (-c1 * sg[k]) / rows - c2 * mu[k]
+      dscale[k] = sgx[k] * r
+      doffset[k] = sg[k]
+    }
+    const dres = withResidual ? offsetOf(b, outs[3]) : -1
+    addon.bnActGrad(heapOf(b), Float64Array.from([offsetOf(b, outs[0]), offsetOf(b, x), offsetOf(b, dy), rows, c, act, res, dres]), a, shift, k1, k2, k3)
+    return outs
+  }
+  return {
+    [BN_TRAIN_ACT]: forward(BN_TRAIN_ACT, false),
+    [BN_TRAIN_ACT_GRAD]: gradient(BN_TRAIN_ACT_GRAD, false),
+    [BN_TRAIN_ADD_ACT]: forward(BN_TRAIN_ADD_ACT, true),
+    [BN_TRAIN_ADD_ACT_GRAD]: gradient(BN_TRAIN_ADD_ACT_GRAD, true),
+  }
+}
+
+let bnActGradientRegistered = false
+
+function registerBatchNormActGradient(): void {
+  if (bnActGradientRegistered) return
+  bnActGradientRegistered = true
+  tf.registerGradient({
+    kernelName: BN_TRAIN_ACT,
+    inputsToSave: ['x', 'scale', 'offset'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor
+      const [x, scale, offset, mean, variance] = saved
+      const [dx, dscale, doffset] = tf.engine().runKernel(BN_TRAIN_ACT_GRAD, { dy, x, scale, offset, mean, variance }, attrs) as tf.Tensor[]
+      return { x: () => dx, scale: () => dscale, offset: () => doffset }
+    },
+  })
+  tf.registerGradient({
+    kernelName: BN_TRAIN_ADD_ACT,
+    inputsToSave: ['x', 'scale', 'offset', 'residual'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor
+      const [x, scale, offset, residual, mean, variance] = saved
+      const [dx, dscale, doffset, dres] = tf.engine().runKernel(BN_TRAIN_ADD_ACT_GRAD, { dy, x, scale, offset, mean, variance, residual }, attrs) as tf.Tensor[]
+      return { x: () => dx, scale: () => dscale, offset: () => doffset, residual: () => dres }
+    },
+  })
+}
+
+/** True when the active backend runs training-mode BatchNorm + activation as one kernel (else BN, then the activation). */
+export function hasBatchNormTrainAct(): boolean {
+  return tf.getKernel(BN_TRAIN_ACT, tf.getBackend()) != null
+}
+
+/**
+ * act(training-mode BN(x) (+ residual)) with the batch mean and biased variance, on the fused kernels
+ * (hasBatchNormTrainAct()).
+ */
+export function batchNormTrainAct(x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number, activation: BnActivation, residual?: tf.Tensor): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const [y, mean, variance] = (residual
+    ? tf.engine().runKernel(BN_TRAIN_ADD_ACT, { x, scale, offset, residual }, { epsilon, activation })
+    : tf.engine().runKernel(BN_TRAIN_ACT, { x, scale, offset }, { epsilon, activation })) as tf.Tensor[]
+  return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D }
+}
+
+// ------------------------------------------------------------------------------------------------ MaxPoolGrad
+
+/**
+ * MaxPoolGrad {dy, input, output}, {filterSize, strides, pad, dimRoundingMode} on the addon (float32 NHWC, at most 64
+ * taps; the rest goes to `previous`): each dy to the first maximum of its window, as tfjs's cpu backend. tfjs-wasm's
+ * own took ~130 ms for ResNet-18's stem pool at 64 px, batch 64 (one thread, scalar).
+ */
+export function nativeMaxPoolGradKernel(addon: Addon, previous: tf.KernelConfig | undefined): KernelFunc {
+  const fallback = delegateTo({ MaxPoolGrad: previous })
+  return (args) => {
+    const { dy, input } = args.inputs as Record<string, TensorInfo>
+    const a = args.attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: Pad; dimRoundingMode?: 'floor' | 'round' | 'ceil' }
+    if (!dy || !input || !float4d(dy, input)) return fallback('MaxPoolGrad', args)
+    const c = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad as never, a.dimRoundingMode)
+    if (c.filterHeight * c.filterWidth > 64 || c.dilationHeight !== 1 || c.dilationWidth !== 1) return fallback('MaxPoolGrad', args)
+    if (dy.shape.some((d, i) => d !== c.outShape[i])) throw new Error(`kernels/MaxPoolGrad: dy has shape [${dy.shape}] but the pool output is [${c.outShape}]`)
+    const b = args.backend as WasmBackendLike
+    const out = b.makeOutput(input.shape, 'float32')
+    addon.maxPoolGrad(heapOf(b), Float64Array.from([offsetOf(b, input), offsetOf(b, dy), offsetOf(b, out), ...shapeParams(c)]))
+    return out
+  }
+}
+
+/**
+ * Registers, on wasm, the native MaxPoolGrad (keeping the kernel it replaces for what it does not take), the fused
+ * training BatchNorm (+ residual) + activation kernels and their gradients. Returns the registered names.
+ */
+export function registerNativeTrainingExtras(addon: Addon): string[] {
+  const previous = tf.getKernel('MaxPoolGrad', 'wasm')
+  if (previous) tf.unregisterKernel('MaxPoolGrad', 'wasm')
+  tf.registerKernel({ kernelName: 'MaxPoolGrad', backendName: 'wasm', setupFunc: previous?.setupFunc, kernelFunc: nativeMaxPoolGradKernel(addon, previous) as unknown as tf.KernelFunc })
+  for (const [kernelName, kernelFunc] of Object.entries(nativeBatchNormActKernels(addon))) {
+    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc })
+  }
+  registerBatchNormActGradient()
+  return ['MaxPoolGrad', BN_TRAIN_ACT, BN_TRAIN_ACT_GRAD, BN_TRAIN_ADD_ACT, BN_TRAIN_ADD_ACT_GRAD]
 }

@@ -47,10 +47,10 @@ export class CifarBasicBlock extends Module {
 
   forward(x: tf.Tensor, mode: ModeArg): tf.Tensor4D {
     return tf.tidy(() => {
-      let out = convBn(this.conv1, this.bn1, x, mode, 'relu')
-      out = convBn(this.conv2, this.bn2, out, mode, 'linear')
+      const out = convBn(this.conv1, this.bn1, x, mode, 'relu')
       const sc = this.shortcut ? this.shortcut.forward(x) : x
-      return tf.relu(out.add(sc)) as tf.Tensor4D
+      // relu(bn2(conv2(out)) + sc): in training one kernel each way for BN, the add and the ReLU (convBn)
+      return convBn(this.conv2, this.bn2, out, mode, 'relu', sc)
     })
   }
 }

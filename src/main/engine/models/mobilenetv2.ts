@@ -242,6 +242,23 @@ export class KerasBNNet extends BNNetBase {
     return [...this.neck.map((n) => n.name), this.headName]
   }
 
+  private fused: Map<number, 'relu' | 'relu6'> | null = null
+
+  /** step index of each BN whose output only the next step, a ReLU or ReLU6, reads -> that activation */
+  private fusedActivations(): Map<number, 'relu' | 'relu6'> {
+    if (this.fused) return this.fused
+    const uses = new Map<string, number>()
+    for (const s of this.steps) for (const i of s.inputs) uses.set(i, (uses.get(i) ?? 0) + 1)
+    this.fused = new Map()
+    this.steps.forEach((s, k) => {
+      const next = this.steps[k + 1]
+      if (!(s.module instanceof BatchNorm2d) || !next || next.kind !== 'module' || uses.get(s.name) !== 1 || next.inputs.length !== 1 || next.inputs[0] !== s.name) return
+      if (next.module instanceof ReLU6) this.fused!.set(k, 'relu6')
+      else if (next.module instanceof ReLU) this.fused!.set(k, 'relu')
+    })
+    return this.fused
+  }
+
   features(x: tf.Tensor4D, mode: ModeArg): tf.Tensor2D {
     return tf.tidy(() => {
       const uses = new Map<string, number>()
@@ -256,12 +273,22 @@ export class KerasBNNet extends BNNetBase {
           values.delete(name)
         }
       }
-      for (const s of this.steps) {
+      const fused = this.fusedActivations()
+      for (let k = 0; k < this.steps.length; k++) {
+        const s = this.steps[k]
         const ins = s.inputs.map((i) => {
           const t = values.get(i)
           if (!t) throw new Error(`KerasBNNet: missing value for '${i}' (needed by '${s.name}')`)
           return t
         })
+        const act = fused.get(k)
+        if (act) {
+          // BN and the activation that alone reads it: one call (one kernel each way when training, BatchNorm2d)
+          values.set(this.steps[k + 1].name, (s.module as BatchNorm2d).forward(ins[0], mode, act))
+          s.inputs.forEach(release)
+          k++
+          continue
+        }
         const y = s.kind === 'add' ? tf.addN(ins) : s.module!.forward(ins[0], mode)
         values.set(s.name, y)
         s.inputs.forEach(release)

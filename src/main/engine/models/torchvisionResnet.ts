@@ -40,10 +40,10 @@ export class BasicBlock extends Module {
   }
   forward(x: tf.Tensor, mode: ModeArg): tf.Tensor4D {
     return tf.tidy(() => {
-      let out = convBn(this.conv1, this.bn1, x, mode, 'relu')
-      out = convBn(this.conv2, this.bn2, out, mode, 'linear')
+      const out = convBn(this.conv1, this.bn1, x, mode, 'relu')
       const id = this.downsample ? this.downsample.forward(x, mode) : x
-      return tf.relu(out.add(id)) as tf.Tensor4D
+      // relu(bn2(conv2(out)) + id): in training one kernel each way for BN, the add and the ReLU (convBn)
+      return convBn(this.conv2, this.bn2, out, mode, 'relu', id)
     })
   }
 }
@@ -73,9 +73,8 @@ export class Bottleneck extends Module {
     return tf.tidy(() => {
       let out = convBn(this.conv1, this.bn1, x, mode, 'relu')
       out = convBn(this.conv2, this.bn2, out, mode, 'relu')
-      out = convBn(this.conv3, this.bn3, out, mode, 'linear')
       const id = this.downsample ? this.downsample.forward(x, mode) : x
-      return tf.relu(out.add(id)) as tf.Tensor4D
+      return convBn(this.conv3, this.bn3, out, mode, 'relu', id)
     })
   }
 }

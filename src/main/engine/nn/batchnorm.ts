@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { batchNormInfer, batchNormTrain, hasFastBatchNorm } from '../kernels/batchNorm'
+import { batchNormTrainAct, hasBatchNormTrainAct, type BnActivation } from '../kernels/native'
 import { Module, toForwardOptions, type BatchNormUpdate, type ModeArg } from './module'
 
 export interface BatchNorm2dOptions {
@@ -39,8 +40,17 @@ export class BatchNorm2d extends Module {
     return ['num_batches_tracked']
   }
 
-  forward(x: tf.Tensor, mode: ModeArg): tf.Tensor4D {
+  /**
+   * BN, plus `residual` when given (a ResNet block's shortcut), then `activation` (default none): in 'train' mode one
+   * fused kernel where the backend has it (kernels/native.ts, DaftBatchNormTrainAct / DaftBatchNormTrainAddAct), else
+   * BN, tf.add and tf.relu / tf.relu6.
+   */
+  forward(x: tf.Tensor, mode: ModeArg, activation: BnActivation = 'linear', residual?: tf.Tensor): tf.Tensor4D {
     const opts = toForwardOptions(mode)
+    const act = (y: tf.Tensor4D): tf.Tensor4D => {
+      const z = residual ? (tf.add(y, residual) as tf.Tensor4D) : y
+      return activation === 'relu' ? tf.relu(z) : activation === 'relu6' ? tf.relu6(z) : z
+    }
     const x4 = x as tf.Tensor4D
     if (x4.rank !== 4 || x4.shape[3] !== this.numFeatures) {
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected NHWC input with ${this.numFeatures} channels, got [${x.shape}]`)
@@ -52,8 +62,8 @@ export class BatchNorm2d extends Module {
     if (opts.bn !== 'train') {
       const rm = this.runningMean as tf.Tensor1D
       const rv = this.runningVar as tf.Tensor1D
-      if (fast) return batchNormInfer(x4, rm, rv, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps) as tf.Tensor4D
-      return tf.batchNorm(x4, rm, rv, this.bias, this.weight, this.eps) as tf.Tensor4D
+      if (fast) return act(batchNormInfer(x4, rm, rv, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps) as tf.Tensor4D)
+      return act(tf.batchNorm(x4, rm, rv, this.bias, this.weight, this.eps) as tf.Tensor4D)
     }
     const [n, h, w] = x4.shape
     const count = n * h * w
@@ -61,7 +71,13 @@ export class BatchNorm2d extends Module {
     let y: tf.Tensor4D
     let mean: tf.Tensor1D
     let variance: tf.Tensor1D
-    if (fast) {
+    const fused = fast && (activation !== 'linear' || residual != null) && hasBatchNormTrainAct()
+    if (fused) {
+      const r = batchNormTrainAct(x4, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps, activation, residual)
+      y = r.y as tf.Tensor4D
+      mean = r.mean
+      variance = r.variance
+    } else if (fast) {
       const r = batchNormTrain(x4, this.weight as tf.Tensor1D, this.bias as tf.Tensor1D, this.eps)
       y = r.y as tf.Tensor4D
       mean = r.mean
@@ -75,7 +91,7 @@ export class BatchNorm2d extends Module {
     const update: BatchNormUpdate = { bn: this, mean: meanK, varUnbiased: varK }
     if (opts.statUpdates) opts.statUpdates.push(update)
     else applyBatchNormUpdates([update])
-    return y
+    return fused ? y : act(y)
   }
 
   /** running = (1 - momentum) * running + momentum * batch (PyTorch). Does not dispose its inputs. */
