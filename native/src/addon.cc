@@ -1,6 +1,8 @@
 // daft_native: multi-threaded, vectorised convolution kernels (forward, filter gradient, input gradient) that the
 // engine registers on tfjs's wasm backend. They read and write tensors in place on the wasm heap (an ArrayBuffer
 // passed with each call), so nothing is copied. Node-API only: the same binary loads in Node and in Electron.
+// Over 400 lines on purpose: every entry point's argument checking and thread-pool dispatch in one file, next to the
+// pool itself; the arithmetic lives in conv_impl.h.
 #include <node_api.h>
 
 #include <algorithm>

@@ -2,6 +2,8 @@
 // conv_avx512.cc) inside its own namespace, with VW (floats per SIMD vector) defined. No standard-library
 // code is used here: everything compiled under a target pragma stays internal to its namespace (an inline
 // std:: function instantiated with AVX-512 code could otherwise be picked by the linker for every caller).
+// Over 400 lines on purpose: every kernel must live inside that per-ISA namespace discipline, so they share one
+// header rather than several each included three times.
 //
 // Layouts are TensorFlow's: x and dy NHWC, filters HWIO ([fh, fw, ci, co]), so a convolution is the GEMM
 // out[M x CO] = im2col(x)[M x K] * W[K x CO] with M = N*OH*OW rows and K = FH*FW*CI.

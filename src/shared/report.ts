@@ -4,6 +4,7 @@
  * library), gallery thumbnails as data: URLs, and a Content-Security-Policy that forbids every fetch anyway.
  * Pure string building (no Node, no DOM): the service (main/services/report.ts) gathers the data, this file
  * writes it. Every string from the store (names, paths, messages) goes through `escapeHtml`.
+ * Over 400 lines on purpose: one self-contained document (sections, SVG charts, styles) reads best as one file.
  */
 import { accuracyCell } from './compare'
 import type { ExperimentSpec, RunSummary } from './experiments'

@@ -3,6 +3,7 @@
  * `daft export`: a thin client of the app (app.ts) on the store in --data-dir (default: the same as `npm run
  * serve`). Data goes through `app.services[op]` (the API contract the HTTP and IPC transports serve) and progress
  * through `app.events` (the API's typed events); the engine process starts only when an operation needs it.
+ * (About 400 lines: eight commands with their help texts; each is a few lines over the services.)
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
