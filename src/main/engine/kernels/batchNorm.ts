@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
 import { wasmLoops } from './wasm/bnSimd'
-import { jsLoops, type ChannelLoops } from './bnLoops'
+import { bnGradCoefficients, jsLoops, type ChannelLoops } from './bnLoops'
 import { cpuBackend, cpuOutput, cpuValues } from './wasmInternals'
 
 export { jsLoops, type ChannelLoops }
@@ -108,21 +108,7 @@ export function makeBatchNormKernels(loopsFor: (backend: unknown, c: number) => 
       const { c, eps, L, outs, x, dy, mu, g, v, sdy, sdyx } = gradientSums(BN_TRAIN_GRAD, args)
       const m = tf.util.sizeFromShape(x.shape) / c
       // dx = g*r*(dy - mean(dy) - xhat*mean(dy*xhat)), xhat = (x - mu)*r, r = 1/sqrt(v + eps)  =  k1*dy + k2*x + k3
-      const k1 = new Float32Array(c)
-      const k2 = new Float32Array(c)
-      const k3 = new Float32Array(c)
-      const dscale = L.read(outs[1])
-      const doffset = L.read(outs[2])
-      for (let k = 0; k < c; k++) {
-        const r = 1 / Math.sqrt(v[k] + eps)
-        const c1 = g[k] * r
-        const c2 = (-g[k] * r * r * r * sdyx[k]) / m
-        k1[k] = c1
-        k2[k] = c2
-        k3[k] = (-c1 * sdy[k]) / m - c2 * mu[k]
-        dscale[k] = sdyx[k] * r
-        doffset[k] = sdy[k]
-      }
+      const { k1, k2, k3 } = bnGradCoefficients(g, mu, v, sdy, sdyx, eps, m, L.read(outs[1]), L.read(outs[2]))
       L.affine(outs[0], x, k2, k3, dy, k1)
       return outs
     },

@@ -83,3 +83,37 @@ export function jsLoops(view: (t: TensorInfo) => Float32Array, output: (shape: n
     },
   }
 }
+
+/**
+ * Training BatchNorm's backward as one affine map per channel, from the per-channel sums of the incoming gradient g
+ * (`sg` = sum g, `sgx` = sum g * (x - mu)) over `rows` rows: dx = gamma*r*(g - mean(g) - xhat*mean(g*xhat)) =
+ * k1*g + k2*x + k3 with xhat = (x - mu)*r, r = 1/sqrt(v + eps); also fills dscale = sgx*r and doffset = sg. One copy
+ * for the plain kernel (batchNorm.ts, g = dy) and the native fused ones (native.ts, g = the activation's gradient).
+ */
+export function bnGradCoefficients(
+  gamma: Float32Array,
+  mu: Float32Array,
+  v: Float32Array,
+  sg: Float64Array,
+  sgx: Float64Array,
+  eps: number,
+  rows: number,
+  dscale: Float32Array,
+  doffset: Float32Array,
+): { k1: Float32Array; k2: Float32Array; k3: Float32Array } {
+  const c = gamma.length
+  const k1 = new Float32Array(c)
+  const k2 = new Float32Array(c)
+  const k3 = new Float32Array(c)
+  for (let k = 0; k < c; k++) {
+    const r = 1 / Math.sqrt(v[k] + eps)
+    const c1 = gamma[k] * r
+    const c2 = (-gamma[k] * r * r * r * sgx[k]) / rows
+    k1[k] = c1
+    k2[k] = c2
+    k3[k] = (-c1 * sg[k]) / rows - c2 * mu[k]
+    dscale[k] = sgx[k] * r
+    doffset[k] = sg[k]
+  }
+  return { k1, k2, k3 }
+}

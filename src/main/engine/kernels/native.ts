@@ -24,7 +24,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
-import type { ChannelLoops } from './batchNorm'
+import { bnGradCoefficients, type ChannelLoops } from './bnLoops'
 import { plainSliceShape } from './stridedSlice'
 import type { TensorInfo } from './util'
 import { type WasmBackend, heapF32, heapOf, offsetOf, wasmBackend } from './wasmInternals'
@@ -582,21 +582,7 @@ export function nativeBatchNormActKernels(addon: Addon): Record<string, KernelFu
     const sgx = new Float64Array(c)
     addon.bnActSums(heapOf(b), Float64Array.from([offsetOf(b, x), offsetOf(b, dy), rows, c, act, res]), a, shift, mu, sg, sgx)
     // with g = the activation's gradient: dx = gamma*r*(g - mean(g) - xhat*mean(g*xhat)) = k1*g + k2*x + k3
-    const k1 = new Float32Array(c)
-    const k2 = new Float32Array(c)
-    const k3 = new Float32Array(c)
-    const dscale = heapF32(b, outs[1])
-    const doffset = heapF32(b, outs[2])
-    for (let k = 0; k < c; k++) {
-      const r = 1 / Math.sqrt(v[k] + eps)
-      const c1 = g[k] * r
-      const c2 = (-g[k] * r * r * r * sgx[k]) / rows
-      k1[k] = c1
-      k2[k] = c2
-      k3[k] = (-c1 * sg[k]) / rows - c2 * mu[k]
-      dscale[k] = sgx[k] * r
-      doffset[k] = sg[k]
-    }
+    const { k1, k2, k3 } = bnGradCoefficients(g, mu, v, sg, sgx, eps, rows, heapF32(b, outs[1]), heapF32(b, outs[2]))
     const dres = withResidual ? offsetOf(b, outs[3]) : -1
     addon.bnActGrad(heapOf(b), Float64Array.from([offsetOf(b, outs[0]), offsetOf(b, x), offsetOf(b, dy), rows, c, act, res, dres]), a, shift, k1, k2, k3)
     return outs
