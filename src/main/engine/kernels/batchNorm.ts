@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
 import { wasmLoops } from './wasm/bnSimd'
-import { bnGradCoefficients, jsLoops, type ChannelLoops } from './bnLoops'
+import { bnGradCoefficients, checkBnInputs as check, jsLoops, type ChannelLoops } from './bnLoops'
 import { cpuBackend, cpuOutput, cpuValues } from './wasmInternals'
 
 export { jsLoops, type ChannelLoops }
@@ -43,21 +43,6 @@ export function cpuLoops(backend: unknown): ChannelLoops {
   )
 }
 
-function check(kernel: string, x: TensorInfo, vectors: Record<string, TensorInfo>, others: Record<string, TensorInfo> = {}): number {
-  const c = x.shape[x.shape.length - 1]
-  if (x.shape.length < 2) throw new Error(`kernels/${kernel}: x must be channels-last with rank >= 2, got [${x.shape}]`)
-  for (const [name, t] of Object.entries({ x, ...vectors, ...others })) {
-    if (t.dtype !== 'float32') throw new Error(`kernels/${kernel}: ${name} must be float32, got ${t.dtype}`)
-  }
-  for (const [name, t] of Object.entries(vectors)) {
-    if (t.shape.length !== 1 || t.shape[0] !== c) throw new Error(`kernels/${kernel}: ${name} must have shape [${c}], got [${t.shape}]`)
-  }
-  for (const [name, t] of Object.entries(others)) {
-    if (!tf.util.arraysEqual(t.shape, x.shape)) throw new Error(`kernels/${kernel}: ${name} has shape [${t.shape}] but x has [${x.shape}]`)
-  }
-  if (tf.util.sizeFromShape(x.shape) === 0) throw new Error(`kernels/${kernel}: x [${x.shape}] is empty`)
-  return c
-}
 
 /** Kernel functions over the loops `loopsFor(backend, channels)` provides. */
 export function makeBatchNormKernels(loopsFor: (backend: unknown, c: number) => ChannelLoops): Record<string, (args: KArgs) => TensorInfo | TensorInfo[]> {

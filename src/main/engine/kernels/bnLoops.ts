@@ -3,6 +3,7 @@
  * implementation provides (JS here for cpu, wasm SIMD in wasm/bnSimd.ts, the addon in native.ts), and the plain
  * JavaScript one. Their own file so that the implementations and batchNorm.ts, which picks one, do not import each other.
  */
+import * as tf from '@tensorflow/tfjs'
 import type { TensorInfo } from './util'
 
 /**
@@ -116,4 +117,24 @@ export function bnGradCoefficients(
     doffset[k] = sg[k]
   }
   return { k1, k2, k3 }
+}
+
+/**
+ * The inputs of a channels-last BatchNorm kernel (plain or fused): x non-empty, rank >= 2, float32; `vectors` float32 [c];
+ * `others` float32 of x's shape. Returns c; errors name the kernel and the input.
+ */
+export function checkBnInputs(kernel: string, x: TensorInfo, vectors: Record<string, TensorInfo>, others: Record<string, TensorInfo> = {}): number {
+  const c = x.shape[x.shape.length - 1]
+  if (x.shape.length < 2) throw new Error(`kernels/${kernel}: x must be channels-last with rank >= 2, got [${x.shape}]`)
+  for (const [name, t] of Object.entries({ x, ...vectors, ...others })) {
+    if (t.dtype !== 'float32') throw new Error(`kernels/${kernel}: ${name} must be float32, got ${t.dtype}`)
+  }
+  for (const [name, t] of Object.entries(vectors)) {
+    if (t.shape.length !== 1 || t.shape[0] !== c) throw new Error(`kernels/${kernel}: ${name} must have shape [${c}], got [${t.shape}]`)
+  }
+  for (const [name, t] of Object.entries(others)) {
+    if (!tf.util.arraysEqual(t.shape, x.shape)) throw new Error(`kernels/${kernel}: ${name} has shape [${t.shape}] but x has [${x.shape}]`)
+  }
+  if (tf.util.sizeFromShape(x.shape) === 0) throw new Error(`kernels/${kernel}: x [${x.shape}] is empty`)
+  return c
 }

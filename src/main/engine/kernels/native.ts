@@ -24,7 +24,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
-import { bnGradCoefficients, type ChannelLoops } from './bnLoops'
+import { bnGradCoefficients, checkBnInputs, type ChannelLoops } from './bnLoops'
 import { plainSliceShape } from './stridedSlice'
 import type { TensorInfo } from './util'
 import { type WasmBackend, heapF32, heapOf, offsetOf, wasmBackend } from './wasmInternals'
@@ -517,17 +517,7 @@ function bnCoefficients(g: Float32Array, beta: Float32Array, mean: Float32Array,
 }
 
 function bnActArgs(kernel: string, x: TensorInfo, vectors: Record<string, TensorInfo>, attrs: tf.NamedAttrMap | undefined, others: Record<string, TensorInfo> = {}): { c: number; rows: number; eps: number; act: number } {
-  const c = x.shape[x.shape.length - 1]
-  if (x.shape.length < 2 || tf.util.sizeFromShape(x.shape) === 0) throw new Error(`kernels/${kernel}: x must be non-empty channels-last with rank >= 2, got [${x.shape}]`)
-  for (const [name, t] of Object.entries({ x, ...vectors, ...others })) {
-    if (t.dtype !== 'float32') throw new Error(`kernels/${kernel}: ${name} must be float32, got ${t.dtype}`)
-  }
-  for (const [name, t] of Object.entries(vectors)) {
-    if (t.shape.length !== 1 || t.shape[0] !== c) throw new Error(`kernels/${kernel}: ${name} must have shape [${c}], got [${t.shape}]`)
-  }
-  for (const [name, t] of Object.entries(others)) {
-    if (!tf.util.arraysEqual(t.shape, x.shape)) throw new Error(`kernels/${kernel}: ${name} has shape [${t.shape}] but x has [${x.shape}]`)
-  }
+  const c = checkBnInputs(kernel, x, vectors, others)
   const a = (attrs ?? {}) as { epsilon?: number; activation?: string }
   const act = ACT_CODE[(a.activation ?? 'linear') as BnActivation]
   if (act == null) throw new Error(`kernels/${kernel}: activation must be linear, relu or relu6, got ${a.activation}`)
