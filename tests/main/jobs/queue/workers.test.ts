@@ -332,6 +332,15 @@ describe('runs queued on Redis, trained by daft workers', () => {
     const runId = runIds[0]
     void app.idle()
     await w6.waitFor(/run \d+ of store \w+: epoch 1 done/, 240_000)
+    // the worker has logged the epoch; the app writes it when it reads the job's log (its next event or poll): the
+    // store must hold it before the job (and so its log) is removed below
+    await withTimeout(
+      (async () => {
+        while (runs.runEpochs(app.db, runId).length < 1) await new Promise((r) => setTimeout(r, 200))
+      })(),
+      60_000,
+      'the app recording epoch 1',
+    )
     await w6.stop()
     const jobId = `${storeId(app.db)}-${runId}`
     await app.close()
