@@ -877,9 +877,129 @@ napi_value Elementwise(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// one range of sgdStep: every product and sum rounded on its own (no FMA contraction), as tfjs's Multiply / Add / Sub
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+void sgdRange(float* __restrict p, const float* __restrict g, float* __restrict buf, bool first, float m, float lr, float wd, long i0, long i1) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  for (long i = i0; i < i1; i++) {
+    float d = g[i];
+    if (wd != 0.0f) d = d + wd * p[i];
+    if (buf) {
+      if (!first) d = m * buf[i] + d;
+      buf[i] = d;
+    }
+    p[i] = p[i] - lr * d;
+  }
+}
+
+// one range of blendStats: r = r * keep + b * take, each product and the sum rounded on its own
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("fp-contract=off")))
+#endif
+void blendRange(float* __restrict r, const float* __restrict b, float keep, float take, long n) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  for (long i = 0; i < n; i++) r[i] = r[i] * keep + b[i] * take;
+}
+
+// blendStats(heap, [count, (r, b, n, keep, take) x count]): r = r * keep + b * take in place for every item in one call
+// (BatchNorm's running statistics, running = (1 - momentum) * running + momentum * batch, as tfjs's Multiply, Multiply
+// and Add round them). Channel vectors are short: one thread.
+napi_value BlendStats(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
+  Args a;
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) return throwError(env, "daft_native: blendStats(heap, params)");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < 1)
+    return throwError(env, "daft_native: blendStats expects a Float64Array of parameters");
+  const double count = ((double*)data)[0];
+  if (!(count >= 0) || length != 1 + 5 * (size_t)count) return throwError(env, "daft_native: blendStats: parameter count does not match");
+  if (!readArgs(env, info, a, length)) return nullptr;
+  for (long t = 0; t < (long)count; t++) {
+    const size_t k = 1 + 5 * (size_t)t;
+    const double n = a.p[k + 2];
+    if (!(n >= 0)) return throwError(env, "daft_native: blendStats: invalid element count");
+    float* r = const_cast<float*>(tensorAt(a, k, (size_t)n));
+    const float* b = tensorAt(a, k + 1, (size_t)n);
+    if (!a.ok) return throwError(env, "daft_native: blendStats: a tensor lies outside the wasm heap");
+    blendRange(r, b, (float)a.p[k + 3], (float)a.p[k + 4], (long)n);
+  }
+  return nullptr;
+}
+
+// sgdStep(heap, [count, momentum, (p, g, buf (-1 = none), n, lr, weightDecay, first) x count]): PyTorch's SGD
+// (dampening 0, no Nesterov) over many parameters in one call, in place, in the arithmetic of the tfjs ops it replaces
+// (float32, each product and sum rounded): d = g + wd * p; buf = first ? d : momentum * buf + d; p -= lr * buf (without
+// a buffer: p -= lr * d). Work is split into chunks of at most 16384 elements over the threads.
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  std::lock_guard<std::mutex> serial(g_callMutex);
+  Args a;
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) return throwError(env, "daft_native: sgdStep(heap, params)");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < 2)
+    return throwError(env, "daft_native: sgdStep expects a Float64Array of parameters");
+  const double count = ((double*)data)[0];
+  if (!(count >= 0) || length != 2 + 7 * (size_t)count) return throwError(env, "daft_native: sgdStep: parameter count does not match");
+  if (!readArgs(env, info, a, length)) return nullptr;
+  const long k = (long)count;
+  const float m = (float)a.p[1];
+  struct Item {
+    float *p, *buf;
+    const float* g;
+    long n;
+    float lr, wd;
+    bool first;
+  };
+  std::vector<Item> items((size_t)k);
+  struct Chunk {
+    long item, i0, i1;
+  };
+  std::vector<Chunk> chunks;
+  const long chunk = 16384;
+  for (long t = 0; t < k; t++) {
+    const size_t b = 2 + 7 * (size_t)t;
+    const double n = a.p[b + 3];
+    if (!(n >= 0)) return throwError(env, "daft_native: sgdStep: invalid element count");
+    Item& it = items[(size_t)t];
+    it.n = (long)n;
+    it.p = const_cast<float*>(tensorAt(a, b, (size_t)it.n));
+    it.g = tensorAt(a, b + 1, (size_t)it.n);
+    it.buf = a.p[b + 2] >= 0 ? const_cast<float*>(tensorAt(a, b + 2, (size_t)it.n)) : nullptr;
+    if (!a.ok) return throwError(env, "daft_native: sgdStep: a tensor lies outside the wasm heap");
+    it.lr = (float)a.p[b + 4];
+    it.wd = (float)a.p[b + 5];
+    it.first = a.p[b + 6] != 0;
+    for (long i0 = 0; i0 < it.n; i0 += chunk) chunks.push_back({t, i0, std::min(it.n, i0 + chunk)});
+  }
+  g_pool.parallelFor((long)chunks.size(), [&](long c, int) {
+    const Chunk& ch = chunks[(size_t)c];
+    const Item& it = items[(size_t)ch.item];
+    sgdRange(it.p, it.g, it.buf, it.first, m, it.lr, it.wd, ch.i0, ch.i1);
+  });
+  return nullptr;
+}
+
 // copyRegion(heap, [src, dst, rank, srcShape[r], dstShape[r], srcBegin[r], dstBegin[r], size[r], srcStep[r], fill]):
 // dst[dstBegin + i] = src[srcBegin + i * srcStep] for i < size (4-byte elements, rank <= 6; Slice, StridedSlice,
-// PadV2); with a fill value (not NaN) the rest of dst is set to it first. Rows are split over the threads.
+// PadV2); with a fill value (not NaN) the rest of dst is set to it first. Rows are split over the threads. An optional
+// dstStep[r] after the fill scatters instead: dst[dstBegin + i * dstStep] (the StridedSlice gradient).
 napi_value CopyRegion(napi_env env, napi_callback_info info) {
   std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
@@ -895,8 +1015,10 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
     return throwError(env, "daft_native: copyRegion(heap, params)");
   const long rank = (long)((double*)pdata)[2];
   if (rank < 1 || rank > 6) return throwError(env, "daft_native: copyRegion supports rank 1 to 6");
-  if (!readArgs(env, info, a, 4 + 6 * rank)) return nullptr;
-  long srcShape[6], dstShape[6], sb[6], db[6], size[6], step[6];
+  // optional dstStep[r] after the fill: dst[dstBegin + i * dstStep] (the StridedSlice gradient's scatter)
+  const bool dstStepped = length == (size_t)(4 + 7 * rank);
+  if (!readArgs(env, info, a, dstStepped ? 4 + 7 * rank : 4 + 6 * rank)) return nullptr;
+  long srcShape[6], dstShape[6], sb[6], db[6], size[6], step[6], dstep[6];
   size_t srcN = 1, dstN = 1;
   for (long d = 0; d < rank; d++) {
     srcShape[d] = (long)a.p[3 + d];
@@ -905,8 +1027,10 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
     db[d] = (long)a.p[3 + 3 * rank + d];
     size[d] = (long)a.p[3 + 4 * rank + d];
     step[d] = (long)a.p[3 + 5 * rank + d];
-    if (srcShape[d] < 0 || dstShape[d] < 0 || sb[d] < 0 || db[d] < 0 || size[d] < 0 || step[d] < 1 ||
-        (size[d] > 0 && sb[d] + (size[d] - 1) * step[d] >= srcShape[d]) || db[d] + size[d] > dstShape[d])
+    dstep[d] = dstStepped ? (long)a.p[4 + 6 * rank + d] : 1;
+    if (srcShape[d] < 0 || dstShape[d] < 0 || sb[d] < 0 || db[d] < 0 || size[d] < 0 || step[d] < 1 || dstep[d] < 1 ||
+        (size[d] > 0 && sb[d] + (size[d] - 1) * step[d] >= srcShape[d]) ||
+        (size[d] > 0 && db[d] + (size[d] - 1) * dstep[d] >= dstShape[d]))
       return throwError(env, "daft_native: copyRegion region out of bounds");
     srcN *= (size_t)srcShape[d];
     dstN *= (size_t)dstShape[d];
@@ -920,7 +1044,16 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
     srcStride[d] = srcStride[d + 1] * srcShape[d + 1];
     dstStride[d] = dstStride[d + 1] * dstShape[d + 1];
   }
-  if (fill == fill) {
+  bool anyDstep = false;
+  for (long d = 0; d < rank; d++) anyDstep = anyDstep || dstep[d] > 1;
+  if (fill == fill && anyDstep) {
+    // a scatter: all of dst first (the region is a quarter or less of it for a stride-2 subsampling's gradient)
+    const float v = (float)fill;
+    const long chunk = 1 << 16, tasks = (long)((dstN + chunk - 1) / chunk);
+    g_pool.parallelFor(tasks, [&](long t, int) {
+      for (long i = t * chunk; i < std::min<long>((long)dstN, (t + 1) * chunk); i++) dst[i] = v;
+    });
+  } else if (fill == fill) {
     // only what the region does not cover: dst rows (all axes but the last) outside the region on a leading axis
     // whole, the others before and after the region's run on the last axis (a pad writes its output once, not twice)
     const float v = (float)fill;
@@ -952,8 +1085,8 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
   // one run per index of the axes before `inner`: trailing axes copied whole with step 1 merge into the run
   long inner = rank - 1;
   long run = size[rank - 1];
-  const bool contiguous = step[rank - 1] == 1 || size[rank - 1] == 1;
-  while (contiguous && inner > 0 && step[inner] == 1 && step[inner - 1] == 1 && size[inner] == srcShape[inner] &&
+  const bool contiguous = (step[rank - 1] == 1 && dstep[rank - 1] == 1) || size[rank - 1] == 1;
+  while (contiguous && inner > 0 && step[inner] == 1 && step[inner - 1] == 1 && dstep[inner] == 1 && dstep[inner - 1] == 1 && size[inner] == srcShape[inner] &&
          size[inner] == dstShape[inner] && sb[inner] == 0 && db[inner] == 0) {
     inner--;
     run *= size[inner];
@@ -973,7 +1106,7 @@ napi_value CopyRegion(napi_env env, napi_callback_info info) {
         const long idx = rem % size[d];
         rem /= size[d];
         so += (sb[d] + idx * step[d]) * srcStride[d];
-        dof += (db[d] + idx) * dstStride[d];
+        dof += (db[d] + idx * dstep[d]) * dstStride[d];
       }
       if (run == 1)
         dst[dof] = src[so];
@@ -1067,6 +1200,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"elementwise", nullptr, Elementwise, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copyRegion", nullptr, CopyRegion, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"blendStats", nullptr, BlendStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -6,7 +6,9 @@
  * runs the convolutions (Conv2D, FusedConv2D with bias + ReLU, conv + inference BatchNorm (+ a residual), both
  * gradients; 3x3 stride-1 ones from 32 channels through Winograd F(2x2, 3x3)), depthwise convolutions (channel
  * multiplier 1) and both their gradients, the BatchNorm channel loops, training BatchNorm (+ a residual) + ReLU / ReLU6
- * as one kernel each way, MaxPoolGrad, ReLU and ReLU6 and their gradients, Add, Slice, StridedSlice and PadV2 with
+ * as one kernel each way, MaxPoolGrad, ReLU and ReLU6 and their gradients, Add, Slice, StridedSlice and PadV2, the
+ * StridedSlice gradient (one scatter), and outside the kernels the SGD step (train/sgd.ts) and the BN running-statistics
+ * update (nn/batchnorm.ts) of every parameter / layer in one call each, in place, with
  * AVX-512 / AVX2+FMA / generic
  * vector micro-kernels (chosen at run time from what the CPU has) on a pool of native threads, reading and writing
  * the tensors in place on the wasm heap: no copies, and tensors stay ordinary wasm tensors for every other kernel.
@@ -27,7 +29,7 @@ import * as tf from '@tensorflow/tfjs'
 import { bnGradCoefficients, checkBnInputs, type ChannelLoops } from './bnLoops'
 import { plainSliceShape } from './stridedSlice'
 import type { TensorInfo } from './util'
-import { type WasmBackend, heapF32, heapOf, offsetOf, wasmBackend } from './wasmInternals'
+import { type WasmBackend, heapF32, heapOf, offsetOf, onHeap, ownsData, wasmBackend } from './wasmInternals'
 
 export interface NativeInfo {
   /** instruction set of the micro-kernels in use */
@@ -55,6 +57,8 @@ export interface Addon {
   bnActSums(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, center: Float32Array, s: Float64Array, t: Float64Array): void
   bnActGrad(heap: ArrayBuffer, params: Float64Array, a: Float32Array, b: Float32Array, k1: Float32Array, k2: Float32Array, k3: Float32Array): void
   maxPoolGrad(heap: ArrayBuffer, params: Float64Array): void
+  sgdStep(heap: ArrayBuffer, params: Float64Array): void
+  blendStats(heap: ArrayBuffer, params: Float64Array): void
   info(): Omit<NativeInfo, 'path'>
   configure(threads?: number, isa?: string, direct?: number, filterCols?: number, winograd?: number): Omit<NativeInfo, 'path'>
 }
@@ -658,6 +662,8 @@ export function nativeMaxPoolGradKernel(addon: Addon, previous: tf.KernelConfig 
  * training BatchNorm (+ residual) + activation kernels and their gradients. Returns the registered names.
  */
 export function registerNativeTrainingExtras(addon: Addon): string[] {
+  sgdAddon = addon
+  if (!tf.getKernel(STRIDED_SLICE_GRAD, 'wasm')) tf.registerKernel({ kernelName: STRIDED_SLICE_GRAD, backendName: 'wasm', kernelFunc: nativeStridedSliceGradKernel(addon) as unknown as tf.KernelFunc })
   const previous = tf.getKernel('MaxPoolGrad', 'wasm')
   if (previous) tf.unregisterKernel('MaxPoolGrad', 'wasm')
   tf.registerKernel({ kernelName: 'MaxPoolGrad', backendName: 'wasm', setupFunc: previous?.setupFunc, kernelFunc: nativeMaxPoolGradKernel(addon, previous) as unknown as tf.KernelFunc })
@@ -665,5 +671,101 @@ export function registerNativeTrainingExtras(addon: Addon): string[] {
     if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc })
   }
   registerBatchNormActGradient()
-  return ['MaxPoolGrad', BN_TRAIN_ACT, BN_TRAIN_ACT_GRAD, BN_TRAIN_ADD_ACT, BN_TRAIN_ADD_ACT_GRAD]
+  return ['MaxPoolGrad', BN_TRAIN_ACT, BN_TRAIN_ACT_GRAD, BN_TRAIN_ADD_ACT, BN_TRAIN_ADD_ACT_GRAD, STRIDED_SLICE_GRAD]
+}
+
+// ------------------------------------------------------------------------------------------------ StridedSlice gradient
+
+/**
+ * DaftStridedSliceGrad: input {dy} (the slice's values, of shape `size`), attrs {shape, begin, strides} (positive
+ * strides) -> dx of `shape`: zeros, with dy scattered to begin + i * strides (one pass where the tf-ops gradient in
+ * stridedSliceGrad.ts dilates and pads axis by axis: 3 pads and 2 slices for an option-A shortcut's subsampling).
+ */
+export const STRIDED_SLICE_GRAD = 'DaftStridedSliceGrad'
+
+function nativeStridedSliceGradKernel(addon: Addon): KernelFunc {
+  return (args) => {
+    const { dy } = args.inputs as Record<string, TensorInfo>
+    const a = args.attrs as unknown as { shape: number[]; begin: number[]; strides: number[] }
+    const rank = a.shape.length
+    if (dy.dtype !== 'float32' || dy.shape.length !== rank || rank < 1 || rank > 6 || a.strides.some((st) => st < 1)) {
+      throw new Error(`kernels/${STRIDED_SLICE_GRAD}: float32 dy of the input's rank (1 to 6) and positive strides only`)
+    }
+    const b = args.backend as WasmBackendLike
+    const out = b.makeOutput(a.shape, 'float32')
+    if (tf.util.sizeFromShape(a.shape) === 0) return out
+    const ones = a.shape.map(() => 1)
+    addon.copyRegion(heapOf(b), Float64Array.from([offsetOf(b, dy), offsetOf(b, out), rank, ...dy.shape, ...a.shape, ...a.shape.map(() => 0), ...a.begin, ...dy.shape, ...ones, 0, ...a.strides]))
+    return out
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ SGD
+
+let sgdAddon: Addon | null = null
+
+/** One parameter's SGD update for nativeSgdStep (see train/sgd.ts for the arithmetic). */
+export interface NativeSgdItem {
+  param: tf.Tensor
+  grad: tf.Tensor
+  /** the momentum buffer (updated in place), null without momentum */
+  buffer: tf.Tensor | null
+  /** the parameter's first step: the buffer is set to d_p (its contents are not read) */
+  first: boolean
+  lr: number
+  weightDecay: number
+}
+
+/** Whether nativeSgdStep runs now: the addon's kernels are registered and the backend is wasm. */
+export function hasNativeSgd(): boolean {
+  return sgdAddon != null && tf.getBackend() === 'wasm'
+}
+
+/**
+ * Whether nativeSgdStep may update `param` (and its momentum buffer, when it has one) in place: float32 tensors of
+ * one size on the wasm backend, the parameter's and the buffer's data not shared with another tensor (a clone or
+ * reshape shares it, and a first step through tfjs ops leaves the buffer a clone of d_p; those go through tfjs ops,
+ * which leave the sharer unchanged).
+ */
+export function nativeSgdAccepts(param: tf.Tensor, grad: tf.Tensor, buffer?: tf.Tensor): boolean {
+  if (!hasNativeSgd() || param.dtype !== 'float32' || grad.dtype !== 'float32' || param.size !== grad.size) return false
+  const b = wasmBackend(tf.backend())
+  if (buffer && !(buffer.dtype === 'float32' && buffer.size === param.size && ownsData(b, buffer))) return false
+  return ownsData(b, param) && onHeap(b, grad)
+}
+
+/**
+ * target = target * keep + batch * take in place for every item in one addon call (BatchNorm's running statistics,
+ * keep = 1 - momentum, take = momentum), rounded as tfjs's Multiply, Multiply, Add. Returns false, writing nothing, unless
+ * every target is a float32 tensor on the wasm backend whose data no other tensor shares and every batch matches it.
+ */
+export function nativeBlendStats(items: { target: tf.Tensor; batch: tf.Tensor; keep: number; take: number }[]): boolean {
+  if (!hasNativeSgd() || !sgdAddon) return false
+  const b = wasmBackend(tf.backend())
+  const ok = (it: (typeof items)[number]): boolean =>
+    it.target.dtype === 'float32' && ownsData(b, it.target) && it.batch.dtype === 'float32' && it.batch.size === it.target.size && onHeap(b, it.batch)
+  if (!items.every(ok)) return false
+  const p = new Float64Array(1 + 5 * items.length)
+  p[0] = items.length
+  items.forEach((it, i) => p.set([offsetOf(b, it.target), offsetOf(b, it.batch), it.target.size, it.keep, it.take], 1 + 5 * i))
+  sgdAddon.blendStats(heapOf(b), p)
+  return true
+}
+
+/**
+ * PyTorch's SGD step (dampening 0, no Nesterov) for every item in one addon call, in place on the wasm heap:
+ * d = g + wd * p; buf = first ? d : momentum * buf + d; p -= lr * buf (p -= lr * d without a buffer), each product
+ * and sum rounded to float32 as the tfjs ops do. Items must pass nativeSgdAccepts; buffers are the optimiser's own.
+ */
+export function nativeSgdStep(items: NativeSgdItem[], momentum: number): void {
+  if (!sgdAddon) throw new Error('kernels/native: the addon is not loaded')
+  const b = wasmBackend(tf.backend())
+  const p = new Float64Array(2 + 7 * items.length)
+  p[0] = items.length
+  p[1] = momentum
+  items.forEach((it, i) => {
+    if (it.buffer && (it.buffer.dtype !== 'float32' || it.buffer.size !== it.param.size)) throw new Error('kernels/native: an SGD momentum buffer does not match its parameter')
+    p.set([offsetOf(b, it.param), offsetOf(b, it.grad), it.buffer ? offsetOf(b, it.buffer) : -1, it.param.size, it.lr, it.weightDecay, it.first ? 1 : 0], 2 + 7 * i)
+  })
+  sgdAddon.sgdStep(heapOf(b), p)
 }

@@ -1,9 +1,11 @@
 /**
  * Gradient of StridedSlice, which tfjs 4.22 does not define (any backend): the CIFAR ResNet "option A" shortcut
  * x[:, :, ::2, ::2] needs it. dx is dy scattered back to the positions begin + k*stride of each axis:
- * per axis, zero-dilate dy by the stride, then pad it out to x's extent. Built from differentiable tf ops.
+ * per axis, zero-dilate dy by the stride, then pad it out to x's extent. Built from differentiable tf ops; on wasm
+ * with the addon one scatter kernel (DaftStridedSliceGrad) instead.
  */
 import * as tf from '@tensorflow/tfjs'
+import { STRIDED_SLICE_GRAD } from './native'
 
 type StridedSliceAttrs = {
   begin: number[]
@@ -50,6 +52,10 @@ export function stridedSliceGradient(dy: tf.Tensor, x: tf.Tensor, attrs: Strided
     throw new Error(`kernels/StridedSlice gradient: dy has ${dy.size} elements, the slice [${sparse}]`)
   }
   let g = tf.reshape(dy, sparse)
+  // one scatter pass where the backend has it (the addon on wasm, kernels/native.ts)
+  if (dy.dtype === 'float32' && dy.size > 0 && x.rank <= 6 && info.strides.every((st) => st > 0) && tf.getKernel(STRIDED_SLICE_GRAD, tf.getBackend()) != null) {
+    return tf.engine().runKernel(STRIDED_SLICE_GRAD, { dy: g }, { shape: x.shape, begin: info.begin, strides: info.strides } as unknown as tf.NamedAttrMap) as tf.Tensor
+  }
   const pads: [number, number][] = []
   for (let axis = 0; axis < x.rank; axis++) {
     const n = sparse[axis]

@@ -30,6 +30,8 @@ export interface WasmBackend {
   disposeData(dataId: object, force?: boolean): boolean
   readSync(dataId: object): tf.backend_util.BackendValues
   incRef(dataId: object): void
+  /** how many tensors share this data (optional: callers that write in place fall back without it) */
+  refCount?(dataId: object): number
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
   wasm: {
     HEAPU8: Uint8Array
@@ -126,6 +128,16 @@ export function offsetOf(b: WasmBackend, t: TensorInfo): number {
   const d = b.dataIdMap.get(t.dataId)
   if (!d) throw new Error('kernels/wasmInternals: tensor is not on this wasm backend (disposed, or from another backend)')
   return d.memoryOffset
+}
+
+/** Whether a tensor's data is on this wasm backend (not disposed, not another backend's). */
+export function onHeap(b: WasmBackend, t: TensorInfo): boolean {
+  return b.dataIdMap.get(t.dataId) != null
+}
+
+/** Whether a tensor's data is on this backend and no other tensor shares it (so a kernel may write it in place). */
+export function ownsData(b: WasmBackend, t: TensorInfo): boolean {
+  return onHeap(b, t) && b.refCount?.(t.dataId) === 1
 }
 
 /** The wasm heap as it is now (take it after allocating outputs: a heap growth replaces the buffer). */

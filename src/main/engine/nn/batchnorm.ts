@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { batchNormInfer, batchNormTrain, hasFastBatchNorm } from '../kernels/batchNorm'
-import { batchNormTrainAct, hasBatchNormTrainAct, type BnActivation } from '../kernels/native'
+import { batchNormTrainAct, hasBatchNormTrainAct, nativeBlendStats, type BnActivation } from '../kernels/native'
 import { Module, toForwardOptions, type BatchNormUpdate, type ModeArg } from './module'
 
 export interface BatchNorm2dOptions {
@@ -125,8 +125,19 @@ export class BatchNorm2d extends Module {
 
 /** Apply pending running-stat updates (after the optimiser step) and free them. */
 export function applyBatchNormUpdates(updates: BatchNormUpdate[]): void {
+  // on wasm with the addon every update in one call, in order (the same arithmetic as updateRunningStats), when all
+  // are BatchNorm2d's own and their running statistics share no data; else each through tfjs ops
+  const fused =
+    updates.length > 0 &&
+    updates.every((u) => u.bn instanceof BatchNorm2d) &&
+    nativeBlendStats(
+      updates.flatMap((u) => [
+        { target: u.bn.runningMean, batch: u.mean, keep: 1 - u.bn.momentum, take: u.bn.momentum },
+        { target: u.bn.runningVar, batch: u.varUnbiased, keep: 1 - u.bn.momentum, take: u.bn.momentum },
+      ]),
+    )
   for (const u of updates) {
-    u.bn.updateRunningStats(u.mean, u.varUnbiased)
+    if (!fused) u.bn.updateRunningStats(u.mean, u.varUnbiased)
     u.mean.dispose()
     u.varUnbiased.dispose()
   }

@@ -6,8 +6,11 @@
  *   p  -= lr * buf
  * Each group has its own lr (DAFT: backbone eta_theta, head eta_w). Momentum buffers are tensors owned
  * by the optimiser; `stateDict()` exports them as host arrays keyed by PyTorch parameter name.
+ * On wasm with the native addon, one addon call updates every parameter and buffer in place (kernels/native.ts,
+ * nativeSgdStep: the same float32 arithmetic); elsewhere, and for a parameter whose data another tensor shares, tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs'
+import { type NativeSgdItem, nativeSgdAccepts, nativeSgdStep } from '../kernels/native'
 
 export interface ParamGroupSpec {
   /** e.g. 'backbone' | 'head' */
@@ -92,14 +95,51 @@ export class SGD {
    * without a gradient are left alone (PyTorch: p.grad is None). The gradients are not disposed.
    */
   step(grads: tf.NamedTensorMap): void {
+    const fused: NativeSgdItem[] = []
+    const fusedKeys: string[] = []
+    const created: tf.Tensor[] = []
+    const rest: string[] = []
     for (const key of Object.keys(grads)) {
       const entry = this.byVar.get(key)
       if (!entry) throw new Error(`SGD: gradient for a variable that is in no group (${key})`)
-      const { group, name, v } = entry
+      const { name, v } = entry
       const g = grads[key]
       if (!g.shape.every((d, i) => d === v.shape[i]) || g.rank !== v.rank) {
         throw new Error(`SGD: gradient of '${name}' has shape [${g.shape}], parameter has [${v.shape}]`)
       }
+      if (nativeSgdAccepts(v, g, this.momentum !== 0 ? this.buffers.get(key) : undefined)) {
+        fused.push({ param: v, grad: g, buffer: null, first: false, lr: entry.group.lr, weightDecay: entry.group.weightDecay })
+        fusedKeys.push(key)
+      } else rest.push(key)
+    }
+    // on wasm with the addon: every accepted parameter in one native call, in place (same arithmetic as below)
+    if (fused.length) {
+      if (this.momentum !== 0) {
+        fused.forEach((it, i) => {
+          const key = fusedKeys[i]
+          let buf = this.buffers.get(key)
+          if (!buf) {
+            buf = tf.zeros(it.param.shape)
+            created.push(buf)
+            this.buffers.set(key, buf)
+            it.first = true
+          }
+          it.buffer = buf
+        })
+      }
+      try {
+        nativeSgdStep(fused, this.momentum)
+      } catch (e) {
+        fused.forEach((it, i) => {
+          if (it.first) this.buffers.delete(fusedKeys[i])
+        })
+        tf.dispose(created)
+        throw e
+      }
+    }
+    for (const key of rest) {
+      const { group, v } = this.byVar.get(key)!
+      const g = grads[key]
       const old = this.buffers.get(key)
       const buf = tf.tidy(() => {
         let d: tf.Tensor = g

@@ -1,5 +1,5 @@
 // Issue 17's native kernels against the cpu backend on every instruction set this CPU has: training BatchNorm + ReLU /
-// ReLU6 as one kernel each way (DaftBatchNormTrainAct and its gradient), MaxPoolGrad, the filter gradient by columns of
+// ReLU6 as one kernel each way (DaftBatchNormTrainAct and its gradient), MaxPoolGrad, the StridedSlice gradient, the filter gradient by columns of
 // dW (conv_filter_cols) as well as by rows, and Winograd F(2x2, 3x3) convolutions (forward with each epilogue, and the
 // input gradient).
 import * as tf from '@tensorflow/tfjs'
@@ -17,7 +17,7 @@ beforeAll(async () => {
   const backend = await initBackend({ force: 'wasm' })
   expect(loadNative(), nativeLoadError()).not.toBeNull()
   expect(backend.kernels).toEqual(
-    expect.arrayContaining(['MaxPoolGrad (native)', 'DaftBatchNormTrainAct (native)', 'DaftBatchNormTrainActGrad (native)', 'DaftBatchNormTrainAddAct (native)', 'DaftBatchNormTrainAddActGrad (native)']),
+    expect.arrayContaining(['MaxPoolGrad (native)', 'DaftBatchNormTrainAct (native)', 'DaftBatchNormTrainActGrad (native)', 'DaftBatchNormTrainAddAct (native)', 'DaftBatchNormTrainAddActGrad (native)', 'DaftStridedSliceGrad (native)']),
   )
   isas = nativeInfo()!.isas
   expect(isas).toContain('generic')
@@ -242,6 +242,35 @@ describe('native MaxPoolGrad matches the cpu backend (max rel. error < 1e-5), ti
         await againstCpu(`maxPoolGrad [${c.shape}]`, run, run, ['dx'], [{ threads: 1 }, { threads: 2 }])
       })
     }
+  }
+})
+
+// ------------------------------------------------------------------------------------------------ StridedSlice gradient
+
+// the option-A shortcut's x[:, ::2, ::2, :] (even and odd sizes), other begins and strides, rank 2 and
+// rank 5, a stride on the last axis, and a shape large enough to split over the threads
+const SLICES: { shape: number[]; begin: number[]; end: number[]; strides: number[] }[] = [
+  { shape: [4, 8, 8, 16], begin: [0, 0, 0, 0], end: [4, 8, 8, 16], strides: [1, 2, 2, 1] },
+  { shape: [3, 7, 5, 3], begin: [0, 0, 0, 0], end: [3, 7, 5, 3], strides: [1, 2, 2, 1] },
+  { shape: [2, 9, 9, 5], begin: [1, 1, 2, 1], end: [2, 8, 9, 4], strides: [1, 3, 2, 2] },
+  { shape: [3, 6, 4, 2], begin: [1, 1, 0, 0], end: [3, 6, 4, 2], strides: [1, 2, 1, 1] },
+  { shape: [11, 13], begin: [1, 0], end: [11, 13], strides: [2, 3] },
+  { shape: [2, 3, 4, 5, 6], begin: [0, 1, 0, 1, 0], end: [2, 3, 4, 5, 6], strides: [1, 1, 2, 2, 3] },
+  { shape: [64, 32, 32, 16], begin: [0, 0, 0, 0], end: [64, 32, 32, 16], strides: [1, 2, 2, 1] },
+]
+
+describe('native StridedSlice gradient (one scatter, DaftStridedSliceGrad) matches the tf-ops gradient on cpu', () => {
+  for (const c of SLICES) {
+    it(`[${c.shape}] begin ${c.begin} strides ${c.strides}`, async () => {
+      const xv = seededValues(tf.util.sizeFromShape(c.shape), 71)
+      const run = () => {
+        const x = tf.tensor(xv, c.shape)
+        const slice = (xi: tf.Tensor): tf.Tensor => tf.stridedSlice(xi, c.begin, c.end, c.strides)
+        const dy = tf.tensor(seededValues(slice(x).size, 72), slice(x).shape)
+        return tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(slice(xi), dy)))(x)
+      }
+      await againstCpu(`stridedSliceGrad [${c.shape}]`, run, run, ['dx'], [{ threads: 1 }, { threads: 2 }])
+    })
   }
 })
 
