@@ -881,7 +881,7 @@ napi_value Elementwise(napi_env env, napi_callback_info info) {
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("fp-contract=off")))
 #endif
-void sgdRange(float* __restrict p, const float* __restrict g, float* __restrict buf, bool first, float m, float lr, float wd, long i0, long i1) {
+void sgdRange(const float* __restrict p, float* __restrict out, const float* __restrict g, float* __restrict buf, bool first, float m, float lr, float wd, long i0, long i1) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
@@ -892,7 +892,7 @@ void sgdRange(float* __restrict p, const float* __restrict g, float* __restrict 
       if (!first) d = m * buf[i] + d;
       buf[i] = d;
     }
-    p[i] = p[i] - lr * d;
+    out[i] = p[i] - lr * d;
   }
 }
 
@@ -900,14 +900,14 @@ void sgdRange(float* __restrict p, const float* __restrict g, float* __restrict 
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("fp-contract=off")))
 #endif
-void blendRange(float* __restrict r, const float* __restrict b, float keep, float take, long n) {
+void blendRange(const float* __restrict r, const float* __restrict b, float* __restrict out, float keep, float take, long n) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  for (long i = 0; i < n; i++) r[i] = r[i] * keep + b[i] * take;
+  for (long i = 0; i < n; i++) out[i] = r[i] * keep + b[i] * take;
 }
 
-// blendStats(heap, [count, (r, b, n, keep, take) x count]): r = r * keep + b * take in place for every item in one call
+// blendStats(heap, [count, (r, b, n, keep, take, out) x count]): out = r * keep + b * take for every item in one call
 // (BatchNorm's running statistics, running = (1 - momentum) * running + momentum * batch, as tfjs's Multiply, Multiply
 // and Add round them). Channel vectors are short: one thread.
 napi_value BlendStats(napi_env env, napi_callback_info info) {
@@ -924,24 +924,27 @@ napi_value BlendStats(napi_env env, napi_callback_info info) {
   if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < 1)
     return throwError(env, "daft_native: blendStats expects a Float64Array of parameters");
   const double count = ((double*)data)[0];
-  if (!(count >= 0) || length != 1 + 5 * (size_t)count) return throwError(env, "daft_native: blendStats: parameter count does not match");
+  if (!(count >= 0) || length != 1 + 6 * (size_t)count) return throwError(env, "daft_native: blendStats: parameter count does not match");
   if (!readArgs(env, info, a, length)) return nullptr;
   for (long t = 0; t < (long)count; t++) {
-    const size_t k = 1 + 5 * (size_t)t;
+    const size_t k = 1 + 6 * (size_t)t;
     const double n = a.p[k + 2];
     if (!(n >= 0)) return throwError(env, "daft_native: blendStats: invalid element count");
-    float* r = const_cast<float*>(tensorAt(a, k, (size_t)n));
+    const float* r = tensorAt(a, k, (size_t)n);
     const float* b = tensorAt(a, k + 1, (size_t)n);
+    float* out = const_cast<float*>(tensorAt(a, k + 5, (size_t)n));
     if (!a.ok) return throwError(env, "daft_native: blendStats: a tensor lies outside the wasm heap");
-    blendRange(r, b, (float)a.p[k + 3], (float)a.p[k + 4], (long)n);
+    blendRange(r, b, out, (float)a.p[k + 3], (float)a.p[k + 4], (long)n);
   }
   return nullptr;
 }
 
-// sgdStep(heap, [count, momentum, (p, g, buf (-1 = none), n, lr, weightDecay, first) x count]): PyTorch's SGD
-// (dampening 0, no Nesterov) over many parameters in one call, in place, in the arithmetic of the tfjs ops it replaces
-// (float32, each product and sum rounded): d = g + wd * p; buf = first ? d : momentum * buf + d; p -= lr * buf (without
-// a buffer: p -= lr * d). Work is split into chunks of at most 16384 elements over the threads.
+// sgdStep(heap, [count, momentum, (p, g, buf (-1 = none), n, lr, weightDecay, first, out) x count]): PyTorch's SGD
+// (dampening 0, no Nesterov) over many parameters in one call, in the arithmetic of the tfjs ops it replaces (float32,
+// each product and sum rounded): d = g + wd * p; buf = first ? d : momentum * buf + d (the buffer in place);
+// out = p - lr * buf (without a buffer: out = p - lr * d). The new parameter goes to a new tensor, never over p: tfjs
+// kernels may cache what they derive from a tensor (packed weights) for as long as the tensor lives. Work is split
+// into chunks of at most 16384 elements over the threads.
 napi_value SgdStep(napi_env env, napi_callback_info info) {
   std::lock_guard<std::mutex> serial(g_callMutex);
   Args a;
@@ -956,13 +959,13 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < 2)
     return throwError(env, "daft_native: sgdStep expects a Float64Array of parameters");
   const double count = ((double*)data)[0];
-  if (!(count >= 0) || length != 2 + 7 * (size_t)count) return throwError(env, "daft_native: sgdStep: parameter count does not match");
+  if (!(count >= 0) || length != 2 + 8 * (size_t)count) return throwError(env, "daft_native: sgdStep: parameter count does not match");
   if (!readArgs(env, info, a, length)) return nullptr;
   const long k = (long)count;
   const float m = (float)a.p[1];
   struct Item {
-    float *p, *buf;
-    const float* g;
+    const float *p, *g;
+    float *buf, *out;
     long n;
     float lr, wd;
     bool first;
@@ -974,13 +977,14 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   std::vector<Chunk> chunks;
   const long chunk = 16384;
   for (long t = 0; t < k; t++) {
-    const size_t b = 2 + 7 * (size_t)t;
+    const size_t b = 2 + 8 * (size_t)t;
     const double n = a.p[b + 3];
     if (!(n >= 0)) return throwError(env, "daft_native: sgdStep: invalid element count");
     Item& it = items[(size_t)t];
     it.n = (long)n;
-    it.p = const_cast<float*>(tensorAt(a, b, (size_t)it.n));
+    it.p = tensorAt(a, b, (size_t)it.n);
     it.g = tensorAt(a, b + 1, (size_t)it.n);
+    it.out = const_cast<float*>(tensorAt(a, b + 7, (size_t)it.n));
     it.buf = a.p[b + 2] >= 0 ? const_cast<float*>(tensorAt(a, b + 2, (size_t)it.n)) : nullptr;
     if (!a.ok) return throwError(env, "daft_native: sgdStep: a tensor lies outside the wasm heap");
     it.lr = (float)a.p[b + 4];
@@ -991,7 +995,7 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   g_pool.parallelFor((long)chunks.size(), [&](long c, int) {
     const Chunk& ch = chunks[(size_t)c];
     const Item& it = items[(size_t)ch.item];
-    sgdRange(it.p, it.g, it.buf, it.first, m, it.lr, it.wd, ch.i0, ch.i1);
+    sgdRange(it.p, it.out, it.g, it.buf, it.first, m, it.lr, it.wd, ch.i0, ch.i1);
   });
   return nullptr;
 }

@@ -706,9 +706,9 @@ let sgdAddon: Addon | null = null
 
 /** One parameter's SGD update for nativeSgdStep (see train/sgd.ts for the arithmetic). */
 export interface NativeSgdItem {
-  param: tf.Tensor
+  param: tf.Variable
   grad: tf.Tensor
-  /** the momentum buffer (updated in place), null without momentum */
+  /** the momentum buffer (updated in place: the optimiser's own, read by nothing else), null without momentum */
   buffer: tf.Tensor | null
   /** the parameter's first step: the buffer is set to d_p (its contents are not read) */
   first: boolean
@@ -722,50 +722,79 @@ export function hasNativeSgd(): boolean {
 }
 
 /**
- * Whether nativeSgdStep may update `param` (and its momentum buffer, when it has one) in place: float32 tensors of
- * one size on the wasm backend, the parameter's and the buffer's data not shared with another tensor (a clone or
- * reshape shares it, and a first step through tfjs ops leaves the buffer a clone of d_p; those go through tfjs ops,
- * which leave the sharer unchanged).
+ * Whether nativeSgdStep may take this parameter: float32 parameter and gradient of one size on the wasm backend, and a
+ * momentum buffer (when it has one) whose data no other tensor shares, since the step writes it in place (a first
+ * step through tfjs ops leaves the buffer a clone of d_p, which shares the gradient's data: that one goes through
+ * tfjs ops once more).
  */
 export function nativeSgdAccepts(param: tf.Tensor, grad: tf.Tensor, buffer?: tf.Tensor): boolean {
   if (!hasNativeSgd() || param.dtype !== 'float32' || grad.dtype !== 'float32' || param.size !== grad.size) return false
   const b = wasmBackend(tf.backend())
   if (buffer && !(buffer.dtype === 'float32' && buffer.size === param.size && ownsData(b, buffer))) return false
-  return ownsData(b, param) && onHeap(b, grad)
+  return onHeap(b, param) && onHeap(b, grad)
+}
+
+/** A new float32 tensor on the wasm backend, its contents left to the addon to write. */
+function newOutput(b: WasmBackend, shape: number[]): tf.Tensor {
+  return tf.engine().makeTensorFromTensorInfo(b.makeOutput(shape, 'float32'))
 }
 
 /**
- * target = target * keep + batch * take in place for every item in one addon call (BatchNorm's running statistics,
- * keep = 1 - momentum, take = momentum), rounded as tfjs's Multiply, Multiply, Add. Returns false, writing nothing, unless
- * every target is a float32 tensor on the wasm backend whose data no other tensor shares and every batch matches it.
+ * target.assign(target * keep + batch * take) for every item in order, all computed in one addon call (BatchNorm's
+ * running statistics, keep = 1 - momentum, take = momentum), rounded as tfjs's Multiply, Multiply, Add; a target that
+ * appears again (a layer run on several micro-batches) blends the previous item's result. Every target gets a new
+ * tensor, as tfjs ops would give it: never written in place, since tfjs kernels may cache what they derive from a
+ * tensor. Returns false, changing nothing, unless every target and batch is a float32 tensor of one size on wasm.
  */
-export function nativeBlendStats(items: { target: tf.Tensor; batch: tf.Tensor; keep: number; take: number }[]): boolean {
+export function nativeBlendStats(items: { target: tf.Variable; batch: tf.Tensor; keep: number; take: number }[]): boolean {
   if (!hasNativeSgd() || !sgdAddon) return false
   const b = wasmBackend(tf.backend())
   const ok = (it: (typeof items)[number]): boolean =>
-    it.target.dtype === 'float32' && ownsData(b, it.target) && it.batch.dtype === 'float32' && it.batch.size === it.target.size && onHeap(b, it.batch)
+    it.target.dtype === 'float32' && onHeap(b, it.target) && it.batch.dtype === 'float32' && it.batch.size === it.target.size && onHeap(b, it.batch)
   if (!items.every(ok)) return false
-  const p = new Float64Array(1 + 5 * items.length)
+  const outs = items.map((it) => newOutput(b, it.target.shape))
+  // the addon runs the items in order on one thread: a repeated target reads the output of its previous item
+  const current = new Map<tf.Variable, number>() // target -> index of its latest item
+  const p = new Float64Array(1 + 6 * items.length)
   p[0] = items.length
-  items.forEach((it, i) => p.set([offsetOf(b, it.target), offsetOf(b, it.batch), it.target.size, it.keep, it.take], 1 + 5 * i))
-  sgdAddon.blendStats(heapOf(b), p)
+  items.forEach((it, i) => {
+    const previous = current.get(it.target)
+    p.set([offsetOf(b, previous === undefined ? it.target : outs[previous]), offsetOf(b, it.batch), it.target.size, it.keep, it.take, offsetOf(b, outs[i])], 1 + 6 * i)
+    current.set(it.target, i)
+  })
+  try {
+    sgdAddon.blendStats(heapOf(b), p)
+    for (const [target, i] of current) target.assign(outs[i])
+  } finally {
+    tf.dispose(outs)
+  }
   return true
 }
 
 /**
- * PyTorch's SGD step (dampening 0, no Nesterov) for every item in one addon call, in place on the wasm heap:
- * d = g + wd * p; buf = first ? d : momentum * buf + d; p -= lr * buf (p -= lr * d without a buffer), each product
- * and sum rounded to float32 as the tfjs ops do. Items must pass nativeSgdAccepts; buffers are the optimiser's own.
+ * PyTorch's SGD step (dampening 0, no Nesterov) for every item in one addon call: d = g + wd * p;
+ * buf = first ? d : momentum * buf + d (the buffer in place); p.assign(p - lr * buf) (p - lr * d without a buffer),
+ * each product and sum rounded to float32 as the tfjs ops do. Each parameter gets a new tensor, as v.assign(v.sub(..))
+ * gives it: tfjs kernels may cache what they derive from a tensor (packed matmul and conv weights) for as long as it
+ * lives, so a parameter is never written in place. Items must pass nativeSgdAccepts.
  */
 export function nativeSgdStep(items: NativeSgdItem[], momentum: number): void {
   if (!sgdAddon) throw new Error('kernels/native: the addon is not loaded')
   const b = wasmBackend(tf.backend())
-  const p = new Float64Array(2 + 7 * items.length)
+  for (const it of items) {
+    if (it.buffer && (it.buffer.dtype !== 'float32' || it.buffer.size !== it.param.size)) throw new Error('kernels/native: an SGD momentum buffer does not match its parameter')
+  }
+  const outs = items.map((it) => newOutput(b, it.param.shape))
+  const p = new Float64Array(2 + 8 * items.length)
   p[0] = items.length
   p[1] = momentum
   items.forEach((it, i) => {
-    if (it.buffer && (it.buffer.dtype !== 'float32' || it.buffer.size !== it.param.size)) throw new Error('kernels/native: an SGD momentum buffer does not match its parameter')
-    p.set([offsetOf(b, it.param), offsetOf(b, it.grad), it.buffer ? offsetOf(b, it.buffer) : -1, it.param.size, it.lr, it.weightDecay, it.first ? 1 : 0], 2 + 7 * i)
+    p.set([offsetOf(b, it.param), offsetOf(b, it.grad), it.buffer ? offsetOf(b, it.buffer) : -1, it.param.size, it.lr, it.weightDecay, it.first ? 1 : 0, offsetOf(b, outs[i])], 2 + 8 * i)
   })
-  sgdAddon.sgdStep(heapOf(b), p)
+  try {
+    sgdAddon.sgdStep(heapOf(b), p)
+    items.forEach((it, i) => it.param.assign(outs[i]))
+  } finally {
+    tf.dispose(outs)
+  }
 }

@@ -126,7 +126,7 @@ export class BatchNorm2d extends Module {
 /** Apply pending running-stat updates (after the optimiser step) and free them. */
 export function applyBatchNormUpdates(updates: BatchNormUpdate[]): void {
   // on wasm with the addon every update in one call, in order (the same arithmetic as updateRunningStats), when all
-  // are BatchNorm2d's own and their running statistics share no data; else each through tfjs ops
+  // are BatchNorm2d's own; else each through tfjs ops
   const fused =
     updates.length > 0 &&
     updates.every((u) => u.bn instanceof BatchNorm2d) &&

@@ -6,8 +6,9 @@
  *   p  -= lr * buf
  * Each group has its own lr (DAFT: backbone eta_theta, head eta_w). Momentum buffers are tensors owned
  * by the optimiser; `stateDict()` exports them as host arrays keyed by PyTorch parameter name.
- * On wasm with the native addon, one addon call updates every parameter and buffer in place (kernels/native.ts,
- * nativeSgdStep: the same float32 arithmetic); elsewhere, and for a parameter whose data another tensor shares, tfjs ops.
+ * On wasm with the native addon, one addon call updates every parameter (each to a new tensor, as the ops below) and
+ * momentum buffer (in place) (kernels/native.ts, nativeSgdStep: the same float32 arithmetic); elsewhere, and for a
+ * buffer whose data another tensor shares, tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs'
 import { type NativeSgdItem, nativeSgdAccepts, nativeSgdStep } from '../kernels/native'
@@ -112,7 +113,7 @@ export class SGD {
         fusedKeys.push(key)
       } else rest.push(key)
     }
-    // on wasm with the addon: every accepted parameter in one native call, in place (same arithmetic as below)
+    // on wasm with the addon: every accepted parameter in one native call (same arithmetic as below)
     if (fused.length) {
       if (this.momentum !== 0) {
         fused.forEach((it, i) => {

@@ -1,8 +1,9 @@
 // The fused native SGD step (kernels/native.ts nativeSgdStep, used by train/sgd.ts on wasm with the addon) against the
 // same optimiser on the cpu backend (tfjs ops), on every instruction set: momentum with and without weight decay, two
-// groups, a resumed state, sizes that split over the threads; a parameter whose data another tensor shares goes
-// through tfjs ops and leaves the sharer unchanged. BatchNorm's running-statistics update (nativeBlendStats, used by
-// applyBatchNormUpdates) likewise.
+// groups, a resumed state, sizes that split over the threads; a parameter whose data another tensor shares leaves the
+// sharer unchanged; a parameter gets a new tensor, so a kernel that caches what it derives from a tensor (tfjs-wasm's
+// MatMul packs its weights once per tensor) sees the update. BatchNorm's running-statistics update (nativeBlendStats,
+// used by applyBatchNormUpdates) likewise.
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../../src/main/engine/backend'
@@ -97,12 +98,13 @@ describe('native SGD step (wasm + addon) against tfjs ops on cpu', () => {
     })
   }
 
-  it('updates a parameter whose data another tensor shares through tfjs ops, leaving the sharer as it was', () => {
+  it('leaves a tensor that shares a parameter\'s data as it was', () => {
     const init = tf.tensor1d([1, 2, 3])
     const v = tf.variable(init, true) // init still alive: v shares its data
     const own = tf.variable(tf.zeros([3]), true)
     const opt = new SGD([{ name: 'all', params: [['shared', v], ['own', own]], lr: 0.5 }], { momentum: 0.9 })
     const g = tf.ones([3])
+    expect(nativeSgdAccepts(v, g)).toBe(true)
     opt.step({ [v.name]: g, [own.name]: g })
     opt.step({ [v.name]: g, [own.name]: g })
     expect(Array.from(init.dataSync())).toEqual([1, 2, 3])
@@ -111,6 +113,22 @@ describe('native SGD step (wasm + addon) against tfjs ops on cpu', () => {
     expect(Array.from(own.dataSync())).toEqual(Array(3).fill(Math.fround(-0.5 - 0.95)))
     opt.dispose()
     tf.dispose([init, v, own, g])
+  })
+
+  it('gives each parameter a new tensor: a MatMul after the step uses the new weights', () => {
+    // tfjs-wasm's MatMul packs its right operand once per tensor and reuses it while the tensor lives: a step that
+    // wrote the weights in place trained a head the forward pass no longer saw (resumed runs then differed)
+    const w = tf.variable(tf.ones([8, 4]), true)
+    const x = tf.ones([2, 8])
+    const opt = new SGD([{ name: 'head', params: [['fc.weight', w]], lr: 0.25 }], { momentum: 0.9 })
+    expect(Array.from(tf.matMul(x, w).dataSync())).toEqual(Array(8).fill(8))
+    const g = tf.ones([8, 4])
+    expect(nativeSgdAccepts(w, g)).toBe(true)
+    opt.step({ [w.name]: g })
+    expect(Array.from(w.dataSync())).toEqual(Array(32).fill(0.75))
+    expect(Array.from(tf.matMul(x, w).dataSync())).toEqual(Array(8).fill(6))
+    opt.dispose()
+    tf.dispose([w, x, g])
   })
 })
 
@@ -147,17 +165,19 @@ describe('native BatchNorm running-statistics update against tfjs ops on cpu', (
     got.forEach((g, i) => expect(relativeError(g, ref[i]), `stat ${i}`).toBeLessThan(1e-6))
   })
 
-  it('runs natively only when no other tensor shares a target', () => {
-    const own = tf.variable(tf.zeros([5]), false)
+  it('gives each target a new tensor, leaving a tensor that shared its data as it was', () => {
+    const init = tf.zeros([5])
+    const own = tf.variable(init, false) // init still alive: own shares its data
     const batch = tf.ones([5])
-    // own's initial value is still alive (shared data): refused, nothing written
-    expect(nativeBlendStats([{ target: own, batch, keep: 0.9, take: 0.1 }])).toBe(false)
-    expect(Array.from(own.dataSync())).toEqual([0, 0, 0, 0, 0])
-    const t = tf.tensor1d([1, 2, 3, 4, 5])
-    const v = tf.variable(t, false)
-    t.dispose()
-    expect(nativeBlendStats([{ target: v, batch, keep: 0.9, take: 0.1 }])).toBe(true)
-    expect(Array.from(v.dataSync())).toEqual([1, 2, 3, 4, 5].map((r) => Math.fround(Math.fround(r * Math.fround(0.9)) + Math.fround(0.1))))
-    tf.dispose([own, batch, v])
+    const before = own.dataId
+    expect(nativeBlendStats([{ target: own, batch, keep: 0.9, take: 0.1 }, { target: own, batch, keep: 0.5, take: 0.5 }])).toBe(true)
+    expect(own.dataId).not.toBe(before)
+    expect(Array.from(init.dataSync())).toEqual([0, 0, 0, 0, 0])
+    // a repeated target blends its previous result: (0 * 0.9 + 0.1) * 0.5 + 0.5
+    const once = Math.fround(Math.fround(0) + Math.fround(0.1))
+    expect(Array.from(own.dataSync())).toEqual(Array(5).fill(Math.fround(Math.fround(once * 0.5) + 0.5)))
+    const wrong = tf.ones([4])
+    expect(nativeBlendStats([{ target: own, batch: wrong, keep: 0.9, take: 0.1 }])).toBe(false)
+    tf.dispose([init, own, batch, wrong])
   })
 })
