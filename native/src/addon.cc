@@ -84,19 +84,32 @@ std::vector<Isa> supportedIsas() {
 Isa g_isa = DAFT_ISA(isa_generic, "generic");
 
 // ---------------------------------------------------------------- thread pool
-// Waiting threads may spin for up to spinUs microseconds (DAFT_NATIVE_SPIN_US; default 0 = sleep at once) before
-// sleeping on the condition variable: a training step makes hundreds of native calls tens of microseconds apart, and a
-// futex wake-up costs the woken thread some microseconds. Measured on the loaded 2-core machine (ResNet-20 step, A/B):
-// 200 us was 25% slower (the spinning worker takes the main thread's core share), 30 us no different; left off.
+// Waiting threads may spin (yielding) for up to spinUs microseconds (DAFT_NATIVE_SPIN_US, default 300; 0 = sleep at
+// once) before sleeping on the condition variable, but only while the machine has a core to spare. A ResNet-20 step
+// makes ~170 parallel calls, most tens of microseconds apart, and a worker woken from sleep joined a call ~35-50 us late
+// on this environment's VMs (each call loses that much of a core, and the caller waits for the late worker's last
+// task). Measured (scripts: in-process A/B, ResNet-20 32 px batch 64 step, 2 cores, 10 alternations): idle machine,
+// no spin 111-124 ms (1.75 cores), 100 us 104-112 ms, 300 us + yield 103-112 ms (1.93 cores); with one other busy
+// process, no spin 164 ms, 300 us 211 ms, 300 us + yield 191 ms (the spinning thread takes the core the other needs).
+// So the pool watches its workers' wake-up delay (an average over recent calls): above kBusyWakeNs another process is
+// competing for the cores (idle: ~10 us spinning, ~40 us sleeping; contended: 150-270 us) and nobody spins.
 class Pool {
  public:
   Pool() {
     const char* v = std::getenv("DAFT_NATIVE_SPIN_US");
-    spinUs_ = v && *v ? std::max(0L, std::atol(v)) : 0L;
+    spinUs_ = v && *v ? std::max(0L, std::atol(v)) : 300L;
   }
   ~Pool() { resize(0); }
 
   int size() const { return (int)workers_.size() + 1; }
+  void setSpin(long us) { spinUs_ = std::max(0L, us); }
+  long spinLimit() const { return spinUs_; }
+  bool spinning() const { return spinUs_ > 0 && wakeAvgNs_.load(std::memory_order_relaxed) < kBusyWakeNs; }
+
+  // cumulative diagnostics (info()): parallel calls, the workers' wake-up delay (notify to joining) and the caller's
+  // wait for the workers after its own share (load imbalance plus wake-up), in microseconds
+  std::atomic<long> calls{0};
+  std::atomic<long> wakeNs{0}, tailNs{0};
 
   void resize(int threads) {
     {
@@ -113,7 +126,10 @@ class Pool {
     for (int i = 1; i < threads; i++) workers_.emplace_back([this, i, start] { loop(i, start); });
   }
 
-  // fn(task, thread) for task in [0, tasks): the calling thread works too
+  // fn(task, thread) for task in [0, tasks): the calling thread works too. Workers take tasks from a shared counter;
+  // when the caller has run out of tasks it closes the call to workers that have not joined yet and waits only for
+  // those inside (a worker still waking up, tens of microseconds, would else hold up every short call twice: its own
+  // wake-up and the caller's).
   void parallelFor(long tasks, const std::function<void(long, int)>& fn) {
     if (tasks <= 0) return;
     if (workers_.empty() || tasks == 1) {
@@ -121,22 +137,36 @@ class Pool {
       return;
     }
     next_.store(0);
+    finished_.store(0);
+    const auto t0 = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> lk(mu_);
       fn_ = &fn;
       tasks_ = tasks;
-      busy_.store((int)workers_.size());
-      gen_.fetch_add(1);
+      posted_ = t0;
+      const long g = gen_.load() + 1;
+      door_.store(g << kGenShift);
+      gen_.store(g);
     }
     cv_.notify_all();
     work(0);
-    spin([this] { return busy_.load() == 0; });
-    std::unique_lock<std::mutex> lk(mu_);
-    done_.wait(lk, [this] { return busy_.load() == 0; });
-    fn_ = nullptr;
+    const auto t1 = std::chrono::steady_clock::now();
+    const long inside = door_.fetch_or(kClosed) & kInside;
+    spin([this, inside] { return finished_.load() >= inside; });
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_.wait(lk, [this, inside] { return finished_.load() >= inside; });
+      fn_ = nullptr;
+    }
+    calls.fetch_add(1);
+    tailNs.fetch_add((long)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t1).count());
   }
 
  private:
+  static constexpr long kInside = (1L << 20) - 1, kClosed = 1L << 20;
+  static constexpr int kGenShift = 21;
+  static constexpr long kBusyWakeNs = 90000;
+
   void work(int thread) {
     for (long t; (t = next_.fetch_add(1)) < tasks_;) (*fn_)(t, thread);
   }
@@ -144,7 +174,7 @@ class Pool {
   // until done() or spinUs_ microseconds have passed
   template <class Done>
   void spin(Done done) const {
-    if (spinUs_ <= 0 || done()) return;
+    if (!spinning() || done()) return;
     const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(spinUs_);
     while (!done()) {
       for (int i = 0; i < 64; i++) {
@@ -153,6 +183,7 @@ class Pool {
 #endif
       }
       if (std::chrono::steady_clock::now() > end) return;
+      std::this_thread::yield();
     }
   }
 
@@ -165,12 +196,25 @@ class Pool {
         seen = gen_.load();
         if (stop_) return;
       }
-      work(thread);
-      // the caller may be spinning on busy_ (no lock) or asleep on done_ (notified under the lock: no lost wake-up)
-      if (busy_.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lk(mu_);
-        done_.notify_one();
+      // join the call unless the caller has closed it (it finished every task before this thread woke up)
+      long d = door_.load();
+      bool in = false;
+      while ((d >> kGenShift) == seen && !(d & kClosed)) {
+        if (door_.compare_exchange_weak(d, d + 1)) {
+          in = true;
+          break;
+        }
       }
+      if (!in) continue;
+      const long wake = (long)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - posted_).count();
+      wakeNs.fetch_add(wake);
+      // average over ~16 calls (several workers may race on it: any recent value will do)
+      wakeAvgNs_.store(wakeAvgNs_.load(std::memory_order_relaxed) + (wake - wakeAvgNs_.load(std::memory_order_relaxed)) / 16, std::memory_order_relaxed);
+      work(thread);
+      finished_.fetch_add(1);
+      // the caller may be spinning (no lock) or asleep on done_ (notified under the lock: no lost wake-up)
+      std::lock_guard<std::mutex> lk(mu_);
+      done_.notify_all();
     }
   }
 
@@ -181,9 +225,13 @@ class Pool {
   std::atomic<long> next_{0};
   long tasks_ = 0;
   std::atomic<long> gen_{0};
-  std::atomic<int> busy_{0};
+  // generation << kGenShift | closed bit | workers inside the current call
+  std::atomic<long> door_{0};
+  std::atomic<long> finished_{0};
   bool stop_ = false;
   long spinUs_ = 0;
+  std::atomic<long> wakeAvgNs_{0};
+  std::chrono::steady_clock::time_point posted_;
 };
 
 Pool g_pool;
@@ -1135,6 +1183,16 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "filterCols", v);
   napi_create_int32(env, g_winograd, &v);
   napi_set_named_property(env, obj, "winograd", v);
+  napi_create_double(env, (double)g_pool.spinLimit(), &v);
+  napi_set_named_property(env, obj, "spinUs", v);
+  napi_get_boolean(env, g_pool.spinning(), &v);
+  napi_set_named_property(env, obj, "spinning", v);
+  napi_create_double(env, (double)g_pool.calls.load(), &v);
+  napi_set_named_property(env, obj, "poolCalls", v);
+  napi_create_double(env, g_pool.wakeNs.load() / 1e3, &v);
+  napi_set_named_property(env, obj, "poolWakeUs", v);
+  napi_create_double(env, g_pool.tailNs.load() / 1e3, &v);
+  napi_set_named_property(env, obj, "poolTailUs", v);
   auto isas = supportedIsas();
   napi_create_array_with_length(env, isas.size(), &arr);
   for (size_t i = 0; i < isas.size(); i++) {
@@ -1147,11 +1205,12 @@ napi_value Info(napi_env env, napi_callback_info) {
 
 // configure(threads (0 = keep), isa ('' = keep), direct (-1 = keep, 0 = im2col only, 1 = direct where it applies),
 // filterCols (-1 = keep, 0 = the filter gradient by rows only, 1 = by columns where expected faster, 2 = always),
-// winograd (-1 = keep, 0 = off, 1 = where expected faster, 2 = wherever it applies))
+// winograd (-1 = keep, 0 = off, 1 = where expected faster, 2 = wherever it applies), spinUs (-1 = keep, 0 = never
+// spin, else the most a waiting thread spins while the machine has a core to spare))
 napi_value Configure(napi_env env, napi_callback_info info) {
   std::lock_guard<std::mutex> serial(g_callMutex);
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc >= 1) {
     int32_t threads = 0;
@@ -1182,6 +1241,11 @@ napi_value Configure(napi_env env, napi_callback_info info) {
     int32_t wino = -1;
     if (napi_get_value_int32(env, argv[4], &wino) == napi_ok && wino >= 0 && wino <= 2) g_winograd = wino;
   }
+  if (argc >= 6) {
+    int32_t spinUs = -1;
+    if (napi_get_value_int32(env, argv[5], &spinUs) == napi_ok && spinUs >= 0) g_pool.setSpin(spinUs);
+  }
+
   return Info(env, info);
 }
 

@@ -39,6 +39,14 @@ export interface NativeInfo {
   isas: string[]
   /** direct convolutions (no im2col) where the output rows are long enough */
   direct: boolean
+  /** the most a waiting pool thread spins (microseconds; 0 = never), and whether it spins now (not while another
+   * process competes for the cores, judged by how late woken workers join) */
+  spinUs: number
+  spinning: boolean
+  /** cumulative: parallel calls, the workers' wake-up delay and the caller's wait for them (microseconds) */
+  poolCalls: number
+  poolWakeUs: number
+  poolTailUs: number
   path: string
 }
 
@@ -60,7 +68,7 @@ export interface Addon {
   sgdStep(heap: ArrayBuffer, params: Float64Array): void
   blendStats(heap: ArrayBuffer, params: Float64Array): void
   info(): Omit<NativeInfo, 'path'>
-  configure(threads?: number, isa?: string, direct?: number, filterCols?: number, winograd?: number): Omit<NativeInfo, 'path'>
+  configure(threads?: number, isa?: string, direct?: number, filterCols?: number, winograd?: number, spinUs?: number): Omit<NativeInfo, 'path'>
 }
 
 const ADDON_FILE = 'daft_native.node'
@@ -118,13 +126,13 @@ export function nativeInfo(): NativeInfo | null {
  * Sets the thread count and/or instruction set (tests and benchmarks); returns the new state. filterCols picks the
  * filter gradient's way: 'auto' (by columns of dW where that is expected faster), 'rows' or 'columns' (always);
  * winograd the 3x3 stride-1 convolutions' (forward and input gradient): 'auto' (Winograd F(2x2, 3x3) from 8 channels
- * in and out), 'off', or 'force' (wherever it applies).
+ * in and out), 'off', or 'force' (wherever it applies); spinUs the pool's spin limit (0 = sleep at once).
  */
-export function configureNative(opts: { threads?: number; isa?: string; direct?: boolean; filterCols?: 'auto' | 'rows' | 'columns'; winograd?: 'auto' | 'off' | 'force' }): NativeInfo | null {
+export function configureNative(opts: { threads?: number; isa?: string; direct?: boolean; filterCols?: 'auto' | 'rows' | 'columns'; winograd?: 'auto' | 'off' | 'force'; spinUs?: number }): NativeInfo | null {
   const n = loadNative()
   const cols = opts.filterCols == null ? -1 : { rows: 0, auto: 1, columns: 2 }[opts.filterCols]
   const wino = opts.winograd == null ? -1 : { off: 0, auto: 1, force: 2 }[opts.winograd]
-  return n ? { ...n.addon.configure(opts.threads ?? 0, opts.isa ?? '', opts.direct == null ? -1 : opts.direct ? 1 : 0, cols, wino), path: n.path } : null
+  return n ? { ...n.addon.configure(opts.threads ?? 0, opts.isa ?? '', opts.direct == null ? -1 : opts.direct ? 1 : 0, cols, wino, opts.spinUs ?? -1), path: n.path } : null
 }
 
 // ------------------------------------------------------------------------------------------------ wasm glue

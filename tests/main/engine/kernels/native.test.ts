@@ -180,6 +180,32 @@ describe('native kernels: threads, determinism, fallbacks, errors', () => {
     }
   })
 
+  it('thread pool: the same bits whether waiting threads spin or sleep, counts its parallel calls, spin limit configurable', async () => {
+    const c: Case = { batch: 8, h: 16, w: 16, cin: 32, cout: 32, f: 3, strides: [1, 1], pad: 'same' }
+    const runs = kernelRuns(c)
+    configureNative({ threads: 2 })
+    const results: Float32Array[][] = []
+    try {
+      for (const spinUs of [0, 300]) {
+        const info = configureNative({ spinUs })!
+        expect(info.spinUs).toBe(spinUs)
+        if (spinUs === 0) expect(info.spinning).toBe(false)
+        const before = nativeInfo()!.poolCalls
+        const out: Float32Array[] = []
+        for (const run of [runs.Conv2D, runs.Conv2DBackpropFilter, runs.Conv2DBackpropInput]) out.push((await runOn('wasm', run))[0])
+        const after = nativeInfo()!
+        // three convolutions over 8 images, each split over the two threads at least once
+        expect(after.poolCalls - before).toBeGreaterThanOrEqual(3)
+        expect(after.poolWakeUs).toBeGreaterThanOrEqual(0)
+        expect(after.poolTailUs).toBeGreaterThanOrEqual(0)
+        results.push(out)
+      }
+    } finally {
+      configureNative({ spinUs: 300 })
+    }
+    results[0].forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(results[1][i].buffer)), `kernel ${i}`).toBe(true))
+  })
+
   it('tf.grads through a conv + bias + relu leaks no tensors and agrees with cpu', async () => {
     const xShape: [number, number, number, number] = [2, 9, 9, 6]
     const wShape: [number, number, number, number] = [3, 3, 6, 10]
