@@ -2,7 +2,8 @@
  * The native thread pool's spin limit, A/B in one process: ResNet-20 32 px batch 64 training steps (forward, backward,
  * SGD, BN statistics) on wasm + the addon, the configurations alternating every 4 steps so that a machine whose speed
  * drifts (a VM's neighbours) affects each alike. Prints per configuration: step wall time, CPU time, cores used, the
- * pool's parallel calls per step, the workers' mean wake-up delay and the caller's wait for them.
+ * pool's parallel calls per step, the workers' mean wake-up delay, the caller's wait for them, and the time inside addon
+ * calls and inside their parallel sections (the rest of the step is JS and tfjs on one thread).
  *
  *   npm run bench:pool                       spin limits 0 and 300 us, 10 alternations
  *   npm run bench:pool -- --spin 0,100,300 --rounds 12
@@ -41,7 +42,7 @@ function step(): void {
 }
 
 for (let i = 0; i < 5; i++) step()
-const totals = spins.map(() => ({ ms: 0, cpuMs: 0, steps: 0, calls: 0, wakeUs: 0, tailUs: 0, spinningAtEnd: false }))
+const totals = spins.map(() => ({ addonUs: 0, parUs: 0, ms: 0, cpuMs: 0, steps: 0, calls: 0, wakeUs: 0, tailUs: 0, spinningAtEnd: false }))
 for (let round = 0; round < rounds; round++) {
   spins.forEach((spinUs, i) => {
     configureNative({ spinUs })
@@ -59,6 +60,8 @@ for (let round = 0; round < rounds; round++) {
     t.calls += after.poolCalls - before.poolCalls
     t.wakeUs += after.poolWakeUs - before.poolWakeUs
     t.tailUs += after.poolTailUs - before.poolTailUs
+    t.addonUs += after.addonUs - before.addonUs
+    t.parUs += after.parallelUs - before.parallelUs
     t.spinningAtEnd = after.spinning
   })
 }
@@ -69,6 +72,6 @@ spins.forEach((spinUs, i) => {
   console.log(
     `spin ${String(spinUs).padStart(4)} us: step ${(t.ms / t.steps).toFixed(1)} ms, CPU ${(t.cpuMs / t.steps).toFixed(1)} ms (${(t.cpuMs / t.ms).toFixed(2)} cores), ` +
       `${(t.calls / t.steps).toFixed(0)} parallel calls/step, wake-up ${(t.wakeUs / Math.max(1, t.calls)).toFixed(1)} us/call, ` +
-      `caller waiting ${(t.tailUs / t.steps / 1000).toFixed(1)} ms/step, spinning at the end: ${t.spinningAtEnd}`,
+      `caller waiting ${(t.tailUs / t.steps / 1000).toFixed(1)} ms/step, spinning at the end: ${t.spinningAtEnd}; in the addon ${(t.addonUs / t.steps / 1000).toFixed(1)} ms/step, ${(t.parUs / t.steps / 1000).toFixed(1)} of it parallel`,
   )
 })

@@ -93,6 +93,9 @@ Isa g_isa = DAFT_ISA(isa_generic, "generic");
 // process, no spin 164 ms, 300 us 211 ms, 300 us + yield 191 ms (the spinning thread takes the core the other needs).
 // So the pool watches its workers' wake-up delay (an average over recent calls): above kBusyWakeNs another process is
 // competing for the cores (idle: ~10 us spinning, ~40 us sleeping; contended: 150-270 us) and nobody spins.
+// cumulative time inside addon calls and inside their parallel sections (info(): the rest of a call runs on one thread)
+std::atomic<long> g_addonNs{0}, g_parNs{0};
+
 class Pool {
  public:
   Pool() {
@@ -139,6 +142,10 @@ class Pool {
     next_.store(0);
     finished_.store(0);
     const auto t0 = std::chrono::steady_clock::now();
+    struct ParTimer {
+      std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+      ~ParTimer() { g_parNs.fetch_add((long)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t).count()); }
+    } parTimer;
     {
       std::lock_guard<std::mutex> lk(mu_);
       fn_ = &fn;
@@ -239,6 +246,12 @@ Pool g_pool;
 // the pool and the scratch buffers are shared: calls from two JS threads (worker_threads loading the addon too) take
 // turns instead of racing
 std::mutex g_callMutex;
+// every entry point: takes the call mutex and counts its time
+struct CallGuard {
+  std::lock_guard<std::mutex> lk{g_callMutex};
+  std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  ~CallGuard() { g_addonNs.fetch_add((long)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count()); }
+};
 
 // 64-byte aligned scratch buffers, grown as needed and kept (one set per thread)
 struct Buffer {
@@ -484,7 +497,7 @@ T* typedArg(napi_env env, napi_value v, napi_typedarray_type want, size_t minLen
 // conv2d(heap, [x, filter, bias(-1 = none), out, relu, ...shape], scale?, shift?, residual?): residual, a byte offset
 // on the heap (a tensor of the output's shape, added before the ReLU), -1 or absent for none
 napi_value Conv2D(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   ConvShape s;
   napi_value extra[3];
@@ -564,7 +577,7 @@ void filterByColumns(const ConvShape& s, const float* x, const float* dy, float*
 
 // conv2dBackpropFilter(heap, [x, dy, dw, ...shape])
 napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !readShape(a, 3, s)) return nullptr;
@@ -604,7 +617,7 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
 
 // conv2dBackpropInput(heap, [dy, filter, dx, ...shape])
 napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !readShape(a, 3, s)) return nullptr;
@@ -671,7 +684,7 @@ long rowsPerTask(long rowFloats, long target = 16384) { return std::max(1L, targ
 
 // depthwiseConv2d(heap, [x, filter, out, ...shape])
 napi_value DepthwiseConv2D(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !depthwiseShape(a, 3, s)) return nullptr;
@@ -685,7 +698,7 @@ napi_value DepthwiseConv2D(napi_env env, napi_callback_info info) {
 
 // depthwiseConv2dBackpropInput(heap, [dy, filter, dx, ...shape])
 napi_value DepthwiseBackpropInput(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !depthwiseShape(a, 3, s)) return nullptr;
@@ -700,7 +713,7 @@ napi_value DepthwiseBackpropInput(napi_env env, napi_callback_info info) {
 // depthwiseConv2dBackpropFilter(heap, [x, dy, dw, ...shape]): fixed row chunks per thread, summed in order
 // (deterministic for a given thread count)
 napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !depthwiseShape(a, 3, s)) return nullptr;
@@ -727,7 +740,7 @@ napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
 // maxPoolGrad(heap, [x, dy, dx, ...shape]): shape as for conv2d with ci = co = C (dilation 1 in tfjs), at most 64 taps;
 // images split over the threads (windows overlap within an image only)
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   ConvShape s;
   if (!readArgs(env, info, a, 18) || !depthwiseShape(a, 3, s)) return nullptr;
@@ -743,7 +756,7 @@ long bnChunks(long rows) { return std::max(1L, std::min<long>(g_pool.size(), row
 
 // bnSums(heap, [x, o (-1 = none), rows, c], center: Float32Array, s: Float64Array, t: Float64Array)
 napi_value BnSums(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   napi_value argv[3];
   if (!readArgs(env, info, a, 4, argv, 3)) return nullptr;
@@ -773,7 +786,7 @@ napi_value BnSums(napi_env env, napi_callback_info info) {
 
 // bnAffine(heap, [out, x, y (-1 = none), rows, c], a: Float32Array, b: Float32Array, g: Float32Array | null)
 napi_value BnAffine(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   napi_value argv[3];
   if (!readArgs(env, info, a, 5, argv, 3)) return nullptr;
@@ -808,7 +821,7 @@ bool readAct(Args& a, size_t i, int& act) {
 
 // bnActAffine(heap, [out, x, rows, c, act, res (-1 = none)], a, b): out = act(x * a + b (+ res)) per channel
 napi_value BnActAffine(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   napi_value argv[2];
   int act = 0;
@@ -831,7 +844,7 @@ napi_value BnActAffine(napi_env env, napi_callback_info info) {
 // y = x * a + b (+ res) passes it; s = sum(g), t = sum(g * (x - center)) per channel (float64; fixed row chunks per
 // thread count, as bnSums)
 napi_value BnActSums(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   napi_value argv[5];
   int act = 0;
@@ -866,7 +879,7 @@ napi_value BnActSums(napi_env env, napi_callback_info info) {
 // bnActGrad(heap, [out, x, dy, rows, c, act, res (-1 = none), dres (with res)], a, b, k1, k2, k3):
 // out = g * k1 + x * k2 + k3, g as in bnActSums; dres = g
 napi_value BnActGrad(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   napi_value argv[5];
   int act = 0;
@@ -897,7 +910,7 @@ napi_value BnActGrad(napi_env env, napi_callback_info info) {
 // (a = dy where b = x > 0; one pass where tfjs runs Step, Cast and Multiply), 3 = relu6(a), 4 = the ReLU6 gradient
 // (a = dy where 0 < b = x <= 6)
 napi_value Elementwise(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   if (!readArgs(env, info, a, 5)) return nullptr;
   const int op = (int)a.p[0];
@@ -959,7 +972,7 @@ void blendRange(const float* __restrict r, const float* __restrict b, float* __r
 // (BatchNorm's running statistics, running = (1 - momentum) * running + momentum * batch, as tfjs's Multiply, Multiply
 // and Add round them). Channel vectors are short: one thread.
 napi_value BlendStats(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   size_t argc = 2;
   napi_value argv[2];
@@ -994,7 +1007,7 @@ napi_value BlendStats(napi_env env, napi_callback_info info) {
 // kernels may cache what they derive from a tensor (packed weights) for as long as the tensor lives. Work is split
 // into chunks of at most 16384 elements over the threads.
 napi_value SgdStep(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   size_t argc = 2;
   napi_value argv[2];
@@ -1053,7 +1066,7 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
 // PadV2); with a fill value (not NaN) the rest of dst is set to it first. Rows are split over the threads. An optional
 // dstStep[r] after the fill scatters instead: dst[dstBegin + i * dstStep] (the StridedSlice gradient).
 napi_value CopyRegion(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   Args a;
   size_t argc = 2;
   napi_value argv[2];
@@ -1193,6 +1206,10 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "poolWakeUs", v);
   napi_create_double(env, g_pool.tailNs.load() / 1e3, &v);
   napi_set_named_property(env, obj, "poolTailUs", v);
+  napi_create_double(env, g_addonNs.load() / 1e3, &v);
+  napi_set_named_property(env, obj, "addonUs", v);
+  napi_create_double(env, g_parNs.load() / 1e3, &v);
+  napi_set_named_property(env, obj, "parallelUs", v);
   auto isas = supportedIsas();
   napi_create_array_with_length(env, isas.size(), &arr);
   for (size_t i = 0; i < isas.size(); i++) {
@@ -1208,7 +1225,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 // winograd (-1 = keep, 0 = off, 1 = where expected faster, 2 = wherever it applies), spinUs (-1 = keep, 0 = never
 // spin, else the most a waiting thread spins while the machine has a core to spare))
 napi_value Configure(napi_env env, napi_callback_info info) {
-  std::lock_guard<std::mutex> serial(g_callMutex);
+  CallGuard serial;
   size_t argc = 6;
   napi_value argv[6];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);

@@ -17,6 +17,7 @@ import { makeTileWasm } from './tile'
 import { unsortedSegmentSumCpu, unsortedSegmentSumWasm } from './unsortedSegmentSum'
 import { heapLoopsFor } from './wasm/heapLoops'
 import { wasmBackend } from './wasmInternals'
+import { installTapeSaves } from './tapeSaves'
 import type { KernelBackendLike, TensorInfo } from './util'
 
 export type TrainingKernelBackend = 'wasm' | 'cpu' | 'tensorflow'
@@ -107,6 +108,8 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     names.push(...(native ? bn.map((n) => `${n} (native)`) : bn))
   }
   if (native) names.push(...registerNativeKernels(native.addon))
+  // saved tensors of the gradient tape without an Identity kernel and two tape nodes each (tapeSaves.ts)
+  if ((backendName === 'wasm' || backendName === 'cpu') && installTapeSaves() === null) names.push('tape saves (shared data)')
   registered.set(backendName, names)
   return [...names]
 }

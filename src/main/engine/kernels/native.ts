@@ -47,6 +47,9 @@ export interface NativeInfo {
   poolCalls: number
   poolWakeUs: number
   poolTailUs: number
+  /** cumulative microseconds inside addon calls, and inside their parallel sections (the rest runs on one thread) */
+  addonUs: number
+  parallelUs: number
   path: string
 }
 
