@@ -961,16 +961,22 @@ void sgdRange(const float* __restrict p, float* __restrict out, const float* __r
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("fp-contract=off")))
 #endif
-void blendRange(const float* __restrict r, const float* __restrict b, float* __restrict out, float keep, float take, long n) {
+void blendRange(const float* __restrict r, const float* __restrict b, float* __restrict out, float keep, float take, float scale, long n) {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
-  for (long i = 0; i < n; i++) out[i] = r[i] * keep + b[i] * take;
+  if (scale == 1.0f)
+    for (long i = 0; i < n; i++) out[i] = r[i] * keep + b[i] * take;
+  else
+    for (long i = 0; i < n; i++) {
+      const float bs = b[i] * scale;
+      out[i] = r[i] * keep + bs * take;
+    }
 }
 
-// blendStats(heap, [count, (r, b, n, keep, take, out) x count]): out = r * keep + b * take for every item in one call
-// (BatchNorm's running statistics, running = (1 - momentum) * running + momentum * batch, as tfjs's Multiply, Multiply
-// and Add round them). Channel vectors are short: one thread.
+// blendStats(heap, [count, (r, b, n, keep, take, out, scale) x count]): out = r * keep + (b * scale) * take for every
+// item in one call (BatchNorm's running statistics, running = (1 - momentum) * running + momentum * batch, the batch
+// variance made unbiased by scale = n / (n - 1), as tfjs's Multiply, Multiply, Multiply and Add round them). Channel vectors are short: one thread.
 napi_value BlendStats(napi_env env, napi_callback_info info) {
   CallGuard serial;
   Args a;
@@ -985,17 +991,17 @@ napi_value BlendStats(napi_env env, napi_callback_info info) {
   if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < 1)
     return throwError(env, "daft_native: blendStats expects a Float64Array of parameters");
   const double count = ((double*)data)[0];
-  if (!(count >= 0) || length != 1 + 6 * (size_t)count) return throwError(env, "daft_native: blendStats: parameter count does not match");
+  if (!(count >= 0) || length != 1 + 7 * (size_t)count) return throwError(env, "daft_native: blendStats: parameter count does not match");
   if (!readArgs(env, info, a, length)) return nullptr;
   for (long t = 0; t < (long)count; t++) {
-    const size_t k = 1 + 6 * (size_t)t;
+    const size_t k = 1 + 7 * (size_t)t;
     const double n = a.p[k + 2];
     if (!(n >= 0)) return throwError(env, "daft_native: blendStats: invalid element count");
     const float* r = tensorAt(a, k, (size_t)n);
     const float* b = tensorAt(a, k + 1, (size_t)n);
     float* out = const_cast<float*>(tensorAt(a, k + 5, (size_t)n));
     if (!a.ok) return throwError(env, "daft_native: blendStats: a tensor lies outside the wasm heap");
-    blendRange(r, b, out, (float)a.p[k + 3], (float)a.p[k + 4], (long)n);
+    blendRange(r, b, out, (float)a.p[k + 3], (float)a.p[k + 4], (float)a.p[k + 6], (long)n);
   }
   return nullptr;
 }

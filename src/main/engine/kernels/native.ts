@@ -751,13 +751,14 @@ function newOutput(b: WasmBackend, shape: number[]): tf.Tensor {
 }
 
 /**
- * target.assign(target * keep + batch * take) for every item in order, all computed in one addon call (BatchNorm's
- * running statistics, keep = 1 - momentum, take = momentum), rounded as tfjs's Multiply, Multiply, Add; a target that
+ * target.assign(target * keep + (batch * scale) * take) for every item in order (scale defaults to 1), all computed in
+ * one addon call (BatchNorm's running statistics, keep = 1 - momentum, take = momentum, scale = n / (n - 1) to make a
+ * batch variance unbiased), rounded as tfjs's Multiply, Multiply, (Multiply,) Add; a target that
  * appears again (a layer run on several micro-batches) blends the previous item's result. Every target gets a new
  * tensor, as tfjs ops would give it: never written in place, since tfjs kernels may cache what they derive from a
  * tensor. Returns false, changing nothing, unless every target and batch is a float32 tensor of one size on wasm.
  */
-export function nativeBlendStats(items: { target: tf.Variable; batch: tf.Tensor; keep: number; take: number }[]): boolean {
+export function nativeBlendStats(items: { target: tf.Variable; batch: tf.Tensor; keep: number; take: number; scale?: number }[]): boolean {
   if (!hasNativeSgd() || !sgdAddon) return false
   const b = wasmBackend(tf.backend())
   const ok = (it: (typeof items)[number]): boolean =>
@@ -766,11 +767,11 @@ export function nativeBlendStats(items: { target: tf.Variable; batch: tf.Tensor;
   const outs = items.map((it) => newOutput(b, it.target.shape))
   // the addon runs the items in order on one thread: a repeated target reads the output of its previous item
   const current = new Map<tf.Variable, number>() // target -> index of its latest item
-  const p = new Float64Array(1 + 6 * items.length)
+  const p = new Float64Array(1 + 7 * items.length)
   p[0] = items.length
   items.forEach((it, i) => {
     const previous = current.get(it.target)
-    p.set([offsetOf(b, previous === undefined ? it.target : outs[previous]), offsetOf(b, it.batch), it.target.size, it.keep, it.take, offsetOf(b, outs[i])], 1 + 6 * i)
+    p.set([offsetOf(b, previous === undefined ? it.target : outs[previous]), offsetOf(b, it.batch), it.target.size, it.keep, it.take, offsetOf(b, outs[i]), it.scale ?? 1], 1 + 7 * i)
     current.set(it.target, i)
   })
   try {

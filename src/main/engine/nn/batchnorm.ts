@@ -86,9 +86,9 @@ export class BatchNorm2d extends Module {
       ;({ mean, variance } = tf.moments(x4, [0, 1, 2]) as { mean: tf.Tensor1D; variance: tf.Tensor1D })
       y = tf.batchNorm(x4, mean, variance, this.bias, this.weight, this.eps) as tf.Tensor4D
     }
-    const meanK = tf.keep(mean) as tf.Tensor1D
-    const varK = tf.keep(tf.tidy(() => variance.mul(count / (count - 1)))) as tf.Tensor1D
-    const update: BatchNormUpdate = { bn: this, mean: meanK, varUnbiased: varK }
+    // running_var takes the unbiased variance: variance * n / (n - 1), applied with the update (one native call for
+    // every layer on wasm with the addon, not a Multiply per layer here)
+    const update: BatchNormUpdate = { bn: this, mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, unbias: count / (count - 1) }
     if (opts.statUpdates) opts.statUpdates.push(update)
     else applyBatchNormUpdates([update])
     return fused ? y : act(y)
@@ -133,13 +133,17 @@ export function applyBatchNormUpdates(updates: BatchNormUpdate[]): void {
     nativeBlendStats(
       updates.flatMap((u) => [
         { target: u.bn.runningMean, batch: u.mean, keep: 1 - u.bn.momentum, take: u.bn.momentum },
-        { target: u.bn.runningVar, batch: u.varUnbiased, keep: 1 - u.bn.momentum, take: u.bn.momentum },
+        { target: u.bn.runningVar, batch: u.variance, keep: 1 - u.bn.momentum, take: u.bn.momentum, scale: u.unbias },
       ]),
     )
   for (const u of updates) {
-    if (!fused) u.bn.updateRunningStats(u.mean, u.varUnbiased)
+    if (!fused) {
+      const unbiased = tf.tidy(() => u.variance.mul(u.unbias)) as tf.Tensor1D
+      u.bn.updateRunningStats(u.mean, unbiased)
+      unbiased.dispose()
+    }
     u.mean.dispose()
-    u.varUnbiased.dispose()
+    u.variance.dispose()
   }
   updates.length = 0
 }
@@ -148,7 +152,7 @@ export function applyBatchNormUpdates(updates: BatchNormUpdate[]): void {
 export function disposeBatchNormUpdates(updates: BatchNormUpdate[]): void {
   for (const u of updates) {
     u.mean.dispose()
-    u.varUnbiased.dispose()
+    u.variance.dispose()
   }
   updates.length = 0
 }

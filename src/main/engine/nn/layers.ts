@@ -150,10 +150,24 @@ export class MaxPool2d extends Module {
   }
 }
 
+/**
+ * mean over H and W, with the gradient dy / (H W) broadcast back to [N, H, W, C] in one Tile: tfjs's Mean gradient
+ * builds a ones tensor of x's shape in JS, uploads it and runs a Multiply and a RealDiv over it (the same values:
+ * dy * 1 / (H W)).
+ */
+const globalAvgPool = tf.customGrad(((x: tf.Tensor) => {
+  const [n, h, w, c] = x.shape
+  return {
+    value: tf.mean(x, [1, 2]),
+    gradFunc: (dy: tf.Tensor) => tf.broadcastTo(tf.reshape(tf.div(dy, h * w), [n, 1, 1, c]), [n, h, w, c]),
+  }
+}) as unknown as Parameters<typeof tf.customGrad>[0])
+
 /** Global average pooling straight to [N, C] (PyTorch's AdaptiveAvgPool2d(1) + flatten; Keras GlobalAveragePooling2D). */
 export class GlobalAvgPool2d extends Module {
   forward(x: tf.Tensor): tf.Tensor2D {
-    return tf.mean(x, [1, 2]) as tf.Tensor2D
+    if (x.rank !== 4) throw new Error(`GlobalAvgPool2d: expected an NHWC input, got [${x.shape}]`)
+    return globalAvgPool(x) as tf.Tensor2D
   }
 }
 

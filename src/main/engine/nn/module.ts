@@ -44,8 +44,9 @@ export interface BatchNormUpdate {
   bn: BatchNormLayer
   /** batch channel mean (kept tensor, owned by the update) */
   mean: tf.Tensor1D
-  /** batch channel variance, UNBIASED (n/(n-1)) as PyTorch uses for running_var (kept tensor) */
-  varUnbiased: tf.Tensor1D
+  /** batch channel variance, biased (kept tensor); running_var takes it times `unbias` = n / (n - 1), as PyTorch */
+  variance: tf.Tensor1D
+  unbias: number
 }
 
 export interface ForwardOptions {
