@@ -974,26 +974,45 @@ void blendRange(const float* __restrict r, const float* __restrict b, float* __r
     }
 }
 
-// blendStats(heap, [count, (r, b, n, keep, take, out, scale) x count]): out = r * keep + (b * scale) * take for every
-// item in one call (BatchNorm's running statistics, running = (1 - momentum) * running + momentum * batch, the batch
-// variance made unbiased by scale = n / (n - 1), as tfjs's Multiply, Multiply, Multiply and Add round them). Channel vectors are short: one thread.
-napi_value BlendStats(napi_env env, napi_callback_info info) {
-  CallGuard serial;
-  Args a;
+// (heap, [count, head - 1 more values, then `per` values per item]) for the calls over many tensors: checks the
+// Float64Array's length against the count it starts with, then reads the arguments as readArgs; false (an error
+// thrown) when anything does not match
+bool readCountedArgs(napi_env env, napi_callback_info info, Args& a, const char* name, size_t head, size_t per, long& count) {
   size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) return throwError(env, "daft_native: blendStats(heap, params)");
+  const std::string fn = std::string("daft_native: ") + name;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) {
+    throwError(env, fn + "(heap, params)");
+    return false;
+  }
   napi_typedarray_type type;
   size_t length = 0;
   void* data;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < 1)
-    return throwError(env, "daft_native: blendStats expects a Float64Array of parameters");
-  const double count = ((double*)data)[0];
-  if (!(count >= 0) || length != 1 + 7 * (size_t)count) return throwError(env, "daft_native: blendStats: parameter count does not match");
-  if (!readArgs(env, info, a, length)) return nullptr;
-  for (long t = 0; t < (long)count; t++) {
+  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < head) {
+    throwError(env, fn + " expects a Float64Array of parameters");
+    return false;
+  }
+  const double c = ((double*)data)[0];
+  if (!(c >= 0) || length != head + per * (size_t)c) {
+    throwError(env, fn + ": parameter count does not match");
+    return false;
+  }
+  count = (long)c;
+  return readArgs(env, info, a, length);
+}
+
+// blendStats(heap, [count, (r, b, n, keep, take, out, scale) x count]): out = r * keep + (b * scale) * take for every
+// item in one call (BatchNorm's running statistics, running = (1 - momentum) * running + momentum * batch, the batch
+// variance made unbiased by scale = n / (n - 1), as tfjs's Multiply, Multiply, Multiply and Add round them). Channel
+// vectors are short: one thread.
+napi_value BlendStats(napi_env env, napi_callback_info info) {
+  CallGuard serial;
+  Args a;
+  long count = 0;
+  if (!readCountedArgs(env, info, a, "blendStats", 1, 7, count)) return nullptr;
+  for (long t = 0; t < count; t++) {
     const size_t k = 1 + 7 * (size_t)t;
     const double n = a.p[k + 2];
     if (!(n >= 0)) return throwError(env, "daft_native: blendStats: invalid element count");
@@ -1015,20 +1034,8 @@ napi_value BlendStats(napi_env env, napi_callback_info info) {
 napi_value SgdStep(napi_env env, napi_callback_info info) {
   CallGuard serial;
   Args a;
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2) return throwError(env, "daft_native: sgdStep(heap, params)");
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, &ab, &off) != napi_ok || type != napi_float64_array || length < 2)
-    return throwError(env, "daft_native: sgdStep expects a Float64Array of parameters");
-  const double count = ((double*)data)[0];
-  if (!(count >= 0) || length != 2 + 8 * (size_t)count) return throwError(env, "daft_native: sgdStep: parameter count does not match");
-  if (!readArgs(env, info, a, length)) return nullptr;
-  const long k = (long)count;
+  long k = 0;
+  if (!readCountedArgs(env, info, a, "sgdStep", 2, 8, k)) return nullptr;
   const float m = (float)a.p[1];
   struct Item {
     const float *p, *g;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { initBackend } from '../../../../src/main/engine/backend'
 import { configureNative, loadNative, nativeInfo, nativeLoadError } from '../../../../src/main/engine/kernels'
+import { heapOf, wasmBackend } from '../../../../src/main/engine/kernels/wasmInternals'
 import { hasNativeSgd, nativeBlendStats, nativeSgdAccepts } from '../../../../src/main/engine/kernels/native'
 import { applyBatchNormUpdates, BatchNorm2d, type BatchNormUpdate } from '../../../../src/main/engine/nn'
 import { SGD, type SGDState } from '../../../../src/main/engine/train/sgd'
@@ -179,5 +180,13 @@ describe('native BatchNorm running-statistics update against tfjs ops on cpu', (
     const wrong = tf.ones([4])
     expect(nativeBlendStats([{ target: own, batch: wrong, keep: 0.9, take: 0.1 }])).toBe(false)
     tf.dispose([init, own, batch, wrong])
+  })
+
+  it('rejects a parameter list whose length does not match its count, naming the call', () => {
+    const addon = loadNative()!.addon
+    const heap = heapOf(wasmBackend(tf.backend()))
+    expect(() => addon.sgdStep(heap, Float64Array.from([1, 0.9]))).toThrow(/sgdStep: parameter count does not match/)
+    expect(() => addon.blendStats(heap, Float64Array.from([2, 0, 0, 1, 0.9, 0.1, 0, 1]))).toThrow(/blendStats: parameter count does not match/)
+    expect(() => addon.blendStats(heap, new Float32Array(1) as never)).toThrow(/blendStats expects a Float64Array/)
   })
 })
