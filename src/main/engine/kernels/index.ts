@@ -108,8 +108,9 @@ export function registerTrainingKernels(backendName: TrainingKernelBackend): str
     names.push(...(native ? bn.map((n) => `${n} (native)`) : bn))
   }
   if (native) names.push(...registerNativeKernels(native.addon))
-  // saved tensors of the gradient tape without an Identity kernel and two tape nodes each (tapeSaves.ts)
-  if ((backendName === 'wasm' || backendName === 'cpu') && installTapeSaves() === null) names.push('tape saves (shared data)')
+  // saved tensors of the gradient tape without an Identity kernel and two tape nodes each (tapeSaves.ts; not a kernel,
+  // so not in the list; another tfjs-core version keeps the engine's own saves)
+  if (backendName === 'wasm' || backendName === 'cpu') installTapeSaves()
   registered.set(backendName, names)
   return [...names]
 }
