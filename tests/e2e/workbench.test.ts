@@ -1,6 +1,6 @@
 /**
  * The workbench end to end in serve mode, driven like a user in Chromium on real data: import MNIST-M (ID) and
- * USPS (OOD) and the CIFAR resnet20 checkpoint, fine-tune with DAFT for one epoch on a 500-image subset, watch the
+ * USPS (OOD) and the CIFAR resnet20 checkpoint, fine-tune with DAFT for one epoch on a 1000-image subset, watch the
  * loss curve grow, then read the comparison, the relative-change chart (one bar per BN layer) and the galleries.
  */
 import { mkdirSync } from 'node:fs'
@@ -72,13 +72,13 @@ describe('workbench on real data (serve mode, Chromium)', () => {
     await expect.poll(() => page.getByTestId('model-list').innerText().catch(() => ''), { timeout: 120_000 }).toMatch(/resnet20[\s\S]*19 BN/)
     await shot('models')
 
-    // ---- new experiment: DAFT only, 1 epoch, 500 training images, 100 per eval set
+    // ---- new experiment: DAFT only, 1 epoch, 1000 training images (long enough to watch it train), 100 per eval set
     await page.getByTestId('nav-new-experiment').click()
     await page.getByTestId('exp-name').fill(EXPERIMENT)
     await chooseOption('exp-model', 'resnet20')
     await chooseOption('exp-id-dataset', 'mnist_m')
     await page.getByTestId('experiment-data').getByLabel('usps', { exact: true }).check()
-    await page.getByTestId('exp-train-limit').fill('500')
+    await page.getByTestId('exp-train-limit').fill('1000')
     await page.getByTestId('exp-eval-limit').fill('100')
     await page.getByTestId('method-FT').uncheck()
     await page.getByTestId('method-LP-FT').uncheck()
@@ -110,7 +110,8 @@ describe('workbench on real data (serve mode, Chromium)', () => {
       const pts = (await chart.count()) ? Number(await chart.getAttribute('data-points')) : 0
       if (last === 'running' && pts > 0) {
         seen.add(pts)
-        if (!shotTaken) {
+        // the screenshot only once progress has been seen twice: taking it takes long enough for a short run to end
+        if (seen.size >= 2 && !shotTaken) {
           await shot('runs-live')
           shotTaken = true
         }
