@@ -84,18 +84,18 @@ std::vector<Isa> supportedIsas() {
 Isa g_isa = DAFT_ISA(isa_generic, "generic");
 
 // ---------------------------------------------------------------- thread pool
+// cumulative time inside addon calls and inside their parallel sections (info(): the rest of a call runs on one thread)
+std::atomic<long> g_addonNs{0}, g_parNs{0};
+
 // Waiting threads may spin (yielding) for up to spinUs microseconds (DAFT_NATIVE_SPIN_US, default 300; 0 = sleep at
 // once) before sleeping on the condition variable, but only while the machine has a core to spare. A ResNet-20 step
 // makes ~170 parallel calls, most tens of microseconds apart, and a worker woken from sleep joined a call ~35-50 us late
 // on this environment's VMs (each call loses that much of a core, and the caller waits for the late worker's last
-// task). Measured (scripts: in-process A/B, ResNet-20 32 px batch 64 step, 2 cores, 10 alternations): idle machine,
+// task). Measured (npm run bench:pool: in-process A/B, ResNet-20 32 px batch 64 step, 2 cores, 10 alternations): idle,
 // no spin 111-124 ms (1.75 cores), 100 us 104-112 ms, 300 us + yield 103-112 ms (1.93 cores); with one other busy
 // process, no spin 164 ms, 300 us 211 ms, 300 us + yield 191 ms (the spinning thread takes the core the other needs).
 // So the pool watches its workers' wake-up delay (an average over recent calls): above kBusyWakeNs another process is
 // competing for the cores (idle: ~10 us spinning, ~40 us sleeping; contended: 150-270 us) and nobody spins.
-// cumulative time inside addon calls and inside their parallel sections (info(): the rest of a call runs on one thread)
-std::atomic<long> g_addonNs{0}, g_parNs{0};
-
 class Pool {
  public:
   Pool() {
@@ -141,7 +141,6 @@ class Pool {
     }
     next_.store(0);
     finished_.store(0);
-    const auto t0 = std::chrono::steady_clock::now();
     struct ParTimer {
       std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
       ~ParTimer() { g_parNs.fetch_add((long)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t).count()); }
@@ -150,7 +149,7 @@ class Pool {
       std::lock_guard<std::mutex> lk(mu_);
       fn_ = &fn;
       tasks_ = tasks;
-      posted_ = t0;
+      posted_ = parTimer.t;
       const long g = gen_.load() + 1;
       door_.store(g << kGenShift);
       gen_.store(g);

@@ -20,22 +20,23 @@ interface EngineInternals {
   state: { gradientDepth: number; tensorInfo: { get(dataId: object): { backend: { incRef?(dataId: object): void } } | undefined } }
 }
 
+const SHARING_BACKENDS = new Set(['wasm', 'cpu'])
 let installed: ((tensors: tf.Tensor[]) => tf.Tensor[]) | null = null
 let engineOwn: ((tensors: tf.Tensor[]) => tf.Tensor[]) | null = null
 
 /** What is missing from tfjs-core's engine for installTapeSaves ([] when nothing is). */
 export function missingEngineInternals(engine: unknown): string[] {
   const e = engine as Partial<EngineInternals> | null
-  const missing = (['saveTensorsForBackwardMode', 'makeTensorFromDataId', 'keep'] as const).filter((k) => typeof e?.[k] !== 'function')
-  if (typeof e?.state?.gradientDepth !== 'number') missing.push('state.gradientDepth' as never)
-  if (typeof e?.state?.tensorInfo?.get !== 'function') missing.push('state.tensorInfo' as never)
+  const missing: string[] = (['saveTensorsForBackwardMode', 'makeTensorFromDataId', 'keep'] as const).filter((k) => typeof e?.[k] !== 'function')
+  if (typeof e?.state?.gradientDepth !== 'number') missing.push('state.gradientDepth')
+  if (typeof e?.state?.tensorInfo?.get !== 'function') missing.push('state.tensorInfo')
   return missing
 }
 
 /**
  * Installs the kernel-free tape saves on tfjs's engine (once). Returns null when installed (or already), else why not.
- * Only tensors on the wasm and cpu backends take the new path (their Identity kernels share data: the same thing);
- * any other tensor, and every save under a nested gradient, goes through the engine's own clone.
+ * Only tensors on the active backend, when that is wasm or cpu, take the new path (their Identity kernels share data:
+ * the same thing); any other tensor, and every save under a nested gradient, goes through the engine's own clone.
  */
 export function installTapeSaves(): string | null {
   const engine = tf.engine() as unknown as EngineInternals
@@ -45,13 +46,14 @@ export function installTapeSaves(): string | null {
   engineOwn = engine.saveTensorsForBackwardMode
   const original = engine.saveTensorsForBackwardMode.bind(engine)
   installed = (tensors: tf.Tensor[]): tf.Tensor[] => {
-    if (engine.state.gradientDepth > 1) return original(tensors)
+    if (engine.state.gradientDepth > 1 || !SHARING_BACKENDS.has(tf.getBackend())) return original(tensors)
+    // the active backend's instance (tf.findBackend would initialise a backend that is registered but not yet used)
+    const active = tf.backend() as { incRef?(dataId: object): void }
     return tensors.map((t) => {
       const backend = engine.state.tensorInfo.get(t.dataId)?.backend
-      const sharing = backend != null && typeof backend.incRef === 'function' && (backend === tf.findBackend('wasm') || backend === tf.findBackend('cpu'))
-      if (!sharing) return original([t])[0]
-      backend.incRef!(t.dataId)
-      return engine.keep(engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype, backend))
+      if (backend !== active || typeof active.incRef !== 'function') return original([t])[0]
+      active.incRef(t.dataId)
+      return engine.keep(engine.makeTensorFromDataId(t.dataId, t.shape, t.dtype, active))
     })
   }
   engine.saveTensorsForBackwardMode = installed
